@@ -1,0 +1,70 @@
+# The project's verbs. `make help` lists them; `make serve` and `make test` do all set-up.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The real datasets when they sit beside the checkout (as on our build machines); else training
+# downloads the public originals. Override with DATA_DIR=... or $TRAINING_DATA_DIR.
+DATA_DIR ?= $(or $(TRAINING_DATA_DIR),$(wildcard ../shared/data))
+DATA_FLAG := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
+MODEL ?= digits-cnn
+PYTEST_ARGS ?=
+
+.PHONY: help serve test lint format models train export variants netron clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.serve: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[train,dev]'
+	touch $@ $(VENV)/.serve
+
+serve: $(VENV)/.serve ## Serve the shipped models on http://127.0.0.1:8000 (SERVING_HOST/PORT)
+	$(PY) -m service
+
+test: $(VENV)/.dev ## Lint, then run every test (installs Chromium for the demo-page test)
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && \
+		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+		echo "chromium missing and not root: the browser test will be skipped"; }
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev ## Check style with ruff
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(VENV)/.dev ## Apply ruff's fixes and formatting
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+models: ## Train every model on the full data, then export the repository
+	$(MAKE) train
+	$(MAKE) export
+
+train: $(VENV)/.dev ## Train every model (full profile) into artifacts/
+	$(PY) -m training all $(DATA_FLAG) --out artifacts
+
+export: $(VENV)/.dev ## Export artifacts/ into the model repository models/ (fp32, verified)
+	$(PY) -m export all $(DATA_FLAG) --artifacts artifacts --repository models
+
+variants: $(VENV)/.dev ## Measure fp16/int8 variants into artifacts/variants (not shipped)
+	$(PY) -m export all $(DATA_FLAG) --artifacts artifacts --repository artifacts/variants \
+		--fp16 --int8
+
+netron: $(VENV)/.dev ## Open a model's ONNX graph in Netron: make netron MODEL=digits-cnn
+	$(PY) -m pip install -q netron
+	$(VENV)/bin/netron models/$(MODEL)/1/model.onnx
+
+clean: ## Remove the virtual environment and training artifacts
+	rm -rf $(VENV) artifacts

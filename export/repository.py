@@ -1,0 +1,214 @@
+"""The model repository: the one contract between export and serving.
+
+Layout (Triton-style): `<root>/<name>/<version>/model.onnx` beside `metadata.json` and any
+preprocessing assets (`vocab.txt`). This module defines `metadata.json` as a pydantic model and
+imports nothing heavier than numpy and pydantic, so the service can use it without TensorFlow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+METADATA_FILE = "metadata.json"
+ONNX_FILE = "model.onnx"
+SCHEMA_VERSION = 1
+BATCH_AXIS = "batch"
+
+Task = Literal["digit-classification", "sentiment", "digit-generation"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TensorSpec(_Strict):
+    """One named model input or output; `shape` holds BATCH_AXIS for the dynamic batch axis."""
+
+    name: str
+    dtype: Literal["float32", "float16", "int64"]
+    shape: list[int | str]
+
+
+class ImagePreprocessing(_Strict):
+    """(N, 28, 28, 1) float32 = uint8 pixels * scale; MNIST polarity (light ink on dark)."""
+
+    kind: Literal["image"] = "image"
+    height: int = 28
+    width: int = 28
+    channels: int = 1
+    scale: float = 1 / 255
+    polarity: Literal["light-on-dark"] = "light-on-dark"
+    ink_box: int = Field(
+        20, description="MNIST fits the ink into this square, then centres by mass"
+    )
+
+
+class TextPreprocessing(_Strict):
+    """Raw review → standardised words → vocabulary ids → fixed-length int64 row."""
+
+    kind: Literal["text"] = "text"
+    standardisation: list[str]
+    vocabulary_file: str = "vocab.txt"
+    vocabulary_sha256: str
+    vocabulary_size: int
+    sequence_length: int
+    padding: Literal["pre"] = "pre"
+    truncation: Literal["keep-last"] = "keep-last"
+
+
+class NoisePreprocessing(_Strict):
+    """Generator input: standard-normal noise; output tanh in [-1, 1] mapped to pixels."""
+
+    kind: Literal["noise"] = "noise"
+    latent_dim: int
+    distribution: Literal["standard-normal"] = "standard-normal"
+    conditional: bool
+    output_to_pixels: Literal["(x + 1) * 127.5"] = "(x + 1) * 127.5"
+
+
+Preprocessing = Annotated[
+    ImagePreprocessing | TextPreprocessing | NoisePreprocessing, Field(discriminator="kind")
+]
+
+
+class Batching(_Strict):
+    """Dynamic-batching defaults for this model; the service's settings may override them."""
+
+    max_batch_size: int = 64
+    max_queue_delay_ms: float = 1.0
+
+
+class Parity(_Strict):
+    """Keras vs onnxruntime on real test samples, as measured by the export stage."""
+
+    samples: int
+    max_abs_diff: float
+    tolerance: float
+    label_agreement: float
+    keras_accuracy: float | None = None
+    onnx_accuracy: float | None = None
+    passed: bool
+
+
+class Variant(_Strict):
+    """A reduced-precision copy of the model, re-verified like the fp32 one."""
+
+    precision: Literal["fp16", "int8"]
+    file: str
+    sha256: str
+    size_bytes: int
+    accuracy: float | None
+    accuracy_delta: float | None
+    latency_ms: dict[str, float]
+    kept: bool
+    reason: str
+
+
+class TensorRTConfig(_Strict):
+    """Options for onnxruntime's TensorrtExecutionProvider; used only where TensorRT exists."""
+
+    fp16: bool = True
+    engine_cache_dir: str = "trt-cache"
+    timing_cache: bool = True
+    min_batch: int = 1
+    opt_batch: int = 16
+    max_batch: int = 64
+
+
+class ModelMetadata(_Strict):
+    """Everything the service needs to load, verify, feed and describe one model version."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    name: str
+    version: str
+    task: Task
+    architecture: str
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    labels: list[str]
+    preprocessing: Preprocessing
+    batching: Batching = Batching()
+    tensorrt: TensorRTConfig = TensorRTConfig()
+    training_config: dict[str, object]
+    metrics: dict[str, float]
+    parity: Parity
+    variants: list[Variant] = []
+    cpu_latency_ms: dict[str, float] = Field(
+        default_factory=dict, description="median onnxruntime CPU latency by batch size"
+    )
+    opset: int
+    onnx_file: str = ONNX_FILE
+    onnx_sha256: str
+    onnx_size_bytes: int
+    source_keras_sha256: str
+    created_at: datetime
+    library_versions: dict[str, str]
+
+
+def tensorrt_provider_options(
+    config: TensorRTConfig, inputs: list[TensorSpec], cache_dir: Path
+) -> dict[str, str]:
+    """onnxruntime TensorrtExecutionProvider options: fp16, caches, one profile for 1..max."""
+
+    def shapes(batch: int) -> str:
+        return ",".join(
+            f"{spec.name}:" + "x".join(str(batch if d == BATCH_AXIS else d) for d in spec.shape)
+            for spec in inputs
+        )
+
+    return {
+        "trt_fp16_enable": str(config.fp16),
+        "trt_engine_cache_enable": "True",
+        "trt_engine_cache_path": str(cache_dir),
+        "trt_timing_cache_enable": str(config.timing_cache),
+        "trt_timing_cache_path": str(cache_dir),
+        "trt_profile_min_shapes": shapes(config.min_batch),
+        "trt_profile_opt_shapes": shapes(config.opt_batch),
+        "trt_profile_max_shapes": shapes(config.max_batch),
+    }
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def version_dir(root: Path, name: str, version: str) -> Path:
+    """Folder of one model version."""
+    return root / name / version
+
+
+def versions(root: Path, name: str) -> list[str]:
+    """Versions of `name` present in the repository, oldest first (numeric order)."""
+    folder = root / name
+    if not folder.is_dir():
+        return []
+    found = [p.name for p in folder.iterdir() if p.name.isdigit() and (p / METADATA_FILE).exists()]
+    return sorted(found, key=int)
+
+
+def model_names(root: Path) -> list[str]:
+    """Names of every model with at least one version, sorted."""
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and versions(root, p.name))
+
+
+def read_metadata(folder: Path) -> ModelMetadata:
+    """Parse and validate `metadata.json` of one version folder."""
+    return ModelMetadata.model_validate_json((folder / METADATA_FILE).read_bytes())
+
+
+def write_metadata(folder: Path, metadata: ModelMetadata) -> None:
+    """Write `metadata.json`, pretty-printed for review in git."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / METADATA_FILE).write_text(metadata.model_dump_json(indent=2) + "\n")

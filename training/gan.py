@@ -1,0 +1,149 @@
+"""The tutorial DCGAN on MNIST, plain and conditioned on the digit label."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from training.config import SEED, GanConfig
+from training.data import Mnist
+
+NOISE_NAME = "noise"
+LABEL_NAME = "label"
+OUTPUT_NAME = "image"
+NUM_CLASSES = 10
+
+
+def _upsample_to_image(x: keras.KerasTensor) -> keras.KerasTensor:
+    # The tutorial generator from its Dense 7·7·256 onwards: 7×7 → 14×14 → 28×28, tanh pixels.
+    x = layers.BatchNormalization()(x)
+    x = layers.LeakyReLU(0.2)(x)
+    x = layers.Reshape((7, 7, 256))(x)
+    x = layers.Conv2DTranspose(128, 5, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.LeakyReLU(0.2)(x)
+    x = layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.LeakyReLU(0.2)(x)
+    return layers.Conv2DTranspose(
+        1, 5, strides=2, padding="same", activation="tanh", name=OUTPUT_NAME
+    )(x)
+
+
+def build_generator(config: GanConfig) -> keras.Model:
+    """noise (N, 100) [+ label (N,) int64] → image (N, 28, 28, 1) in [-1, 1]."""
+    noise = keras.Input((config.latent_dim,), name=NOISE_NAME)
+    inputs = [noise]
+    x = noise
+    if config.conditional:
+        label = keras.Input((), dtype="int64", name=LABEL_NAME)
+        inputs.append(label)
+        embedded = layers.Embedding(NUM_CLASSES, config.label_embedding_dim)(label)
+        x = layers.Concatenate()([noise, embedded])
+    x = layers.Dense(7 * 7 * 256, use_bias=False)(x)
+    name = "conditional_generator" if config.conditional else "dcgan_generator"
+    return keras.Model(inputs, _upsample_to_image(x), name=name)
+
+
+def build_discriminator(config: GanConfig) -> keras.Model:
+    """image [+ label] → real/fake logit: Conv 64 and 128 with stride 2, dropout .3."""
+    image = keras.Input((28, 28, 1), name="image")
+    inputs = [image]
+    x = image
+    if config.conditional:
+        # The label becomes a 28×28 plane stacked on the image, so every filter can see it.
+        label = keras.Input((), dtype="int64", name=LABEL_NAME)
+        inputs.append(label)
+        plane = layers.Embedding(NUM_CLASSES, 28 * 28)(label)
+        x = layers.Concatenate()([image, layers.Reshape((28, 28, 1))(plane)])
+    for filters in (64, 128):
+        x = layers.Conv2D(filters, 5, strides=2, padding="same")(x)
+        x = layers.LeakyReLU(0.2)(x)
+        x = layers.Dropout(0.3)(x)
+    x = layers.Flatten()(x)
+    return keras.Model(inputs, layers.Dense(1)(x), name="discriminator")
+
+
+class GAN(keras.Model):
+    """Generator and discriminator trained adversarially; `train_step` is one round of each."""
+
+    def __init__(self, config: GanConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.generator = build_generator(config)
+        self.discriminator = build_discriminator(config)
+        self.seed_generator = keras.random.SeedGenerator(SEED)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+
+    def compile(self) -> None:  # type: ignore[override]
+        super().compile()
+        adam = {"learning_rate": self.config.learning_rate, "beta_1": self.config.beta_1}
+        self.d_optimizer = keras.optimizers.Adam(**adam)
+        self.g_optimizer = keras.optimizers.Adam(**adam)
+        self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        return [self.d_loss_tracker, self.g_loss_tracker]
+
+    def _inputs(self, main: tf.Tensor, labels: tf.Tensor) -> list[tf.Tensor]:
+        return [main, labels] if self.config.conditional else [main]
+
+    def train_step(self, batch: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
+        real, labels = batch
+        size = tf.shape(real)[0]
+        noise = keras.random.normal((size, self.config.latent_dim), seed=self.seed_generator)
+        with tf.GradientTape() as d_tape:
+            fake = self.generator(self._inputs(noise, labels), training=True)
+            real_logits = self.discriminator(self._inputs(real, labels), training=True)
+            fake_logits = self.discriminator(self._inputs(fake, labels), training=True)
+            # One-sided label smoothing (0.9) keeps the discriminator from overpowering early.
+            d_loss = self.loss_fn(tf.fill(tf.shape(real_logits), 0.9), real_logits) + self.loss_fn(
+                tf.zeros_like(fake_logits), fake_logits
+            )
+        d_vars = self.discriminator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars, strict=True))
+
+        noise = keras.random.normal((size, self.config.latent_dim), seed=self.seed_generator)
+        with tf.GradientTape() as g_tape:
+            fake = self.generator(self._inputs(noise, labels), training=True)
+            fake_logits = self.discriminator(self._inputs(fake, labels), training=True)
+            g_loss = self.loss_fn(tf.ones_like(fake_logits), fake_logits)
+        g_vars = self.generator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars, strict=True))
+
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
+
+
+def to_gan_range(pixels: np.ndarray) -> np.ndarray:
+    """(N, 28, 28) uint8 → (N, 28, 28, 1) float32 in [-1, 1], the generator's output range."""
+    return (pixels.astype(np.float32) / 127.5 - 1.0)[..., np.newaxis]
+
+
+def to_pixels(images: np.ndarray) -> np.ndarray:
+    """Generator output in [-1, 1] → (N, 28, 28) uint8, as the service renders it."""
+    return np.clip((images[..., 0] + 1.0) * 127.5, 0, 255).round().astype(np.uint8)
+
+
+def train(
+    config: GanConfig, data: Mnist, callbacks: list[keras.callbacks.Callback]
+) -> tuple[GAN, keras.callbacks.History]:
+    """Fit the GAN on the 60,000 training digits; the test set stays unseen for the FID."""
+    images, labels = data.x_train, data.y_train.astype(np.int64)
+    if config.max_train_samples:
+        images, labels = images[: config.max_train_samples], labels[: config.max_train_samples]
+    dataset = (
+        tf.data.Dataset.from_tensor_slices((to_gan_range(images), labels))
+        .shuffle(len(images), seed=SEED)
+        .batch(config.batch_size, drop_remainder=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    gan = GAN(config)
+    gan.compile()
+    history = gan.fit(dataset, epochs=config.epochs, callbacks=callbacks)
+    return gan, history
