@@ -38,11 +38,13 @@ test: $(VENV)/.dev ## Lint, then run every test (installs Chromium for the demo-
 		echo "chromium missing and not root: the browser test will be skipped"; }
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/hadolint --config deploy/hadolint.yaml Dockerfile
 	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.dev ## Check style with ruff
+lint: $(VENV)/.dev ## Check style with ruff and the Dockerfile with hadolint
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/hadolint --config deploy/hadolint.yaml Dockerfile
 
 format: $(VENV)/.dev ## Apply ruff's fixes and formatting
 	$(PY) -m ruff check --fix .
