@@ -19,6 +19,8 @@ def _recurrent_head(config: SentimentConfig, recurrent: layers.Layer, name: str)
     # final state on real tokens instead.
     inputs = keras.Input((config.sequence_length,), dtype="int64", name=INPUT_NAME)
     x = layers.Embedding(config.vocabulary_size, config.embedding_dim)(inputs)
+    if config.embedding_dropout:
+        x = layers.SpatialDropout1D(config.embedding_dropout)(x)
     x = recurrent(x)
     x = layers.Dense(32, activation="relu")(x)
     x = layers.Dropout(0.2)(x)
@@ -28,12 +30,14 @@ def _recurrent_head(config: SentimentConfig, recurrent: layers.Layer, name: str)
 
 def build_rnn(config: SentimentConfig) -> keras.Model:
     """Embedding(10000, 128) → SimpleRNN 64 → Dense 32 → Dropout .2 → Dense 1 sigmoid."""
-    return _recurrent_head(config, layers.SimpleRNN(config.recurrent_units), "sentiment_rnn")
+    rnn = layers.SimpleRNN(config.recurrent_units, dropout=config.recurrent_input_dropout)
+    return _recurrent_head(config, rnn, "sentiment_rnn")
 
 
 def build_lstm(config: SentimentConfig) -> keras.Model:
     """Embedding(10000, 128) → LSTM 64 → Dense 32 → Dropout .2 → Dense 1 sigmoid."""
-    return _recurrent_head(config, layers.LSTM(config.recurrent_units), "sentiment_lstm")
+    lstm = layers.LSTM(config.recurrent_units, dropout=config.recurrent_input_dropout)
+    return _recurrent_head(config, lstm, "sentiment_lstm")
 
 
 @keras.saving.register_keras_serializable(package="sentiment")

@@ -1,0 +1,291 @@
+"""Dynamic batching (Triton-style): concurrent requests to one model ride in one `session.run`.
+
+Per model, callers put their rows in a queue and await a future. One batcher task takes the oldest
+request and, only if more are already waiting, gathers them up to `max_batch_size` rows for at most
+`max_queue_delay`; a lone request runs at once and pays no delay. Inference runs in a thread of its
+own (onnxruntime releases the GIL), so the event loop keeps parsing requests meanwhile, and those
+pile up into the next batch. Each caller gets exactly its own rows back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from service.errors import DeadlineExceeded, InferenceFailed, NotReady, Overloaded
+
+logger = logging.getLogger(__name__)
+
+Tensors = dict[str, np.ndarray]
+RunFn = Callable[[Tensors], Tensors]
+
+# Weight of the newest batch in the moving average of the service rate (rows per second).
+_RATE_SMOOTHING = 0.2
+
+
+@dataclass(frozen=True)
+class BatcherConfig:
+    """How one model's queue forms batches and sheds load."""
+
+    max_batch_size: int
+    max_queue_delay_s: float
+    queue_capacity: int  # rows waiting, not counting the batch being run
+    timeout_s: float
+    # False: every request runs alone (rows of one request still form one batch). Generators use
+    # it so that the same seed gives byte-identical images whatever else is in flight.
+    coalesce: bool = True
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """What one batch was made of, for metrics and tests."""
+
+    rows: int
+    requests: int
+    queue_waits_s: tuple[float, ...]  # per request: enqueued → batch dispatched
+    gather_wait_s: float  # time the batcher waited for more requests to join (0: none)
+    inference_s: float
+
+
+class BatchObserver(Protocol):
+    """Receives what the batcher does (the metrics module implements it)."""
+
+    def batch_done(self, model: str, record: BatchRecord) -> None: ...
+
+    def shed(self, model: str, reason: str) -> None: ...
+
+
+@dataclass(eq=False)
+class _Request:
+    feeds: Tensors
+    rows: int
+    deadline: float
+    enqueued_at: float
+    future: asyncio.Future[Tensors] = field(repr=False)
+
+
+class DynamicBatcher:
+    """One model's request queue and the task that turns it into batched `session.run` calls."""
+
+    def __init__(
+        self,
+        name: str,
+        run: RunFn,
+        config: BatcherConfig,
+        observer: BatchObserver | None = None,
+    ) -> None:
+        self.name = name
+        self.config = config
+        self._run = run
+        self._observer = observer
+        self._pending: deque[_Request] = deque()
+        self._running: list[_Request] = []  # the batch in session.run right now
+        self._queued_rows = 0
+        self._arrived = asyncio.Event()
+        self._rows_per_s: float | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"infer-{name}")
+        self._task: asyncio.Task[None] | None = None
+        self._accepting = False
+
+    @property
+    def queued_rows(self) -> int:
+        """Rows waiting for a batch (the queue-depth gauge)."""
+        return self._queued_rows
+
+    def start(self) -> None:
+        """Start the batcher task on the running event loop."""
+        self._accepting = True
+        self._task = asyncio.create_task(self._serve(), name=f"batcher-{self.name}")
+
+    async def stop(self, timeout_s: float) -> None:
+        """Refuse new requests, give queued ones up to `timeout_s` to finish, fail the rest."""
+        self._accepting = False
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                while self._pending or self._running:
+                    await asyncio.sleep(0.01)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for request in [*self._running, *self._pending]:
+            _fail(request, NotReady(f"model {self.name} is shutting down", retry_after_s=1))
+        self._pending.clear()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def infer(self, feeds: Tensors) -> Tensors:
+        """Run `feeds` (every array with the same number of rows) and return exactly their outputs.
+
+        Requests larger than `max_batch_size` are split into several queue entries.
+        """
+        rows = _rows(feeds)
+        self._admit(rows)
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        size = self.config.max_batch_size
+        futures = []
+        for start in range(0, rows, size):
+            chunk = {name: array[start : start + size] for name, array in feeds.items()}
+            future: asyncio.Future[Tensors] = loop.create_future()
+            request = _Request(chunk, _rows(chunk), now + self.config.timeout_s, now, future)
+            self._pending.append(request)
+            self._queued_rows += request.rows
+            futures.append(future)
+        self._arrived.set()
+        parts = await asyncio.gather(*futures)
+        if len(parts) == 1:
+            return parts[0]
+        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+    def retry_after_s(self) -> float:
+        """Seconds until the current queue has likely drained, from the measured service rate."""
+        rate = self._rows_per_s or float(self.config.max_batch_size)
+        return max(1.0, self._queued_rows / rate)
+
+    def _admit(self, rows: int) -> None:
+        if not self._accepting:
+            raise NotReady(f"model {self.name} is not accepting requests", retry_after_s=1)
+        # An empty queue admits any size: a request bigger than the capacity must not wait forever.
+        if self._queued_rows and self._queued_rows + rows > self.config.queue_capacity:
+            self._shed("queue_full")
+            raise Overloaded(
+                f"model {self.name} has {self._queued_rows} rows queued (capacity "
+                f"{self.config.queue_capacity}); retry after the Retry-After delay",
+                retry_after_s=self.retry_after_s(),
+            )
+
+    async def _serve(self) -> None:
+        while True:
+            batch, gather_wait_s = await self._gather()
+            if not batch:
+                continue
+            self._running = batch
+            try:
+                await self._run_batch(batch, gather_wait_s)
+            except Exception:
+                logger.exception("inference failed on %s (%d requests)", self.name, len(batch))
+                failure = InferenceFailed(
+                    f"inference failed on model {self.name}; it has been logged"
+                )
+                for request in batch:
+                    _fail(request, failure)
+            self._running = []
+
+    async def _run_batch(self, batch: list[_Request], gather_wait_s: float) -> None:
+        loop = asyncio.get_running_loop()
+        dispatched = loop.time()
+        feeds = _concatenate([request.feeds for request in batch])
+        outputs = await loop.run_in_executor(self._executor, self._run, feeds)
+        inference_s = loop.time() - dispatched
+        self._deliver(batch, outputs)
+        self._record(batch, dispatched, gather_wait_s, inference_s)
+
+    async def _gather(self) -> tuple[list[_Request], float]:
+        """The next batch: the oldest live request and whatever may join it; the time waited."""
+        while not self._pending:
+            self._arrived.clear()
+            await self._arrived.wait()
+        loop = asyncio.get_running_loop()
+        first = self._take(loop.time())
+        if first is None:
+            return [], 0.0
+        batch, rows, waited = [first], first.rows, 0.0
+        window_ends = loop.time() + self.config.max_queue_delay_s
+        while self.config.coalesce and rows < self.config.max_batch_size:
+            if self._pending:
+                if rows + self._pending[0].rows > self.config.max_batch_size:
+                    break
+                request = self._take(loop.time())
+                if request is not None:
+                    batch.append(request)
+                    rows += request.rows
+                continue
+            # Queue empty. A lone request goes now: waiting would only add latency. With company
+            # there is traffic, and a short wait for stragglers makes a fuller batch.
+            remaining = window_ends - loop.time()
+            if len(batch) == 1 or remaining <= 0:
+                break
+            self._arrived.clear()
+            started = loop.time()
+            try:
+                async with asyncio.timeout(remaining):
+                    await self._arrived.wait()
+            except TimeoutError:
+                break
+            finally:
+                waited += loop.time() - started
+        return batch, waited
+
+    def _take(self, now: float) -> _Request | None:
+        """Pop the oldest request; None if it was abandoned or expired (and has been answered)."""
+        request = self._pending.popleft()
+        self._queued_rows -= request.rows
+        if request.future.done():  # the client went away and its task was cancelled
+            return None
+        if now > request.deadline:
+            self._shed("deadline")
+            waited = now - request.enqueued_at
+            _fail(
+                request,
+                DeadlineExceeded(
+                    f"request waited {waited:.2f} s for model {self.name}, past the "
+                    f"{self.config.timeout_s:g} s deadline; dropped before inference",
+                    retry_after_s=self.retry_after_s(),
+                ),
+            )
+            return None
+        return request
+
+    def _deliver(self, batch: list[_Request], outputs: Tensors) -> None:
+        start = 0
+        for request in batch:
+            stop = start + request.rows
+            if not request.future.done():
+                request.future.set_result(
+                    {name: array[start:stop] for name, array in outputs.items()}
+                )
+            start = stop
+
+    def _record(
+        self, batch: list[_Request], dispatched: float, gather_wait_s: float, inference_s: float
+    ) -> None:
+        rows = sum(request.rows for request in batch)
+        rate = rows / max(inference_s, 1e-6)
+        previous = self._rows_per_s
+        self._rows_per_s = (
+            rate if previous is None else previous + _RATE_SMOOTHING * (rate - previous)
+        )
+        if self._observer is not None:
+            waits = tuple(dispatched - request.enqueued_at for request in batch)
+            record = BatchRecord(rows, len(batch), waits, gather_wait_s, inference_s)
+            self._observer.batch_done(self.name, record)
+
+    def _shed(self, reason: str) -> None:
+        if self._observer is not None:
+            self._observer.shed(self.name, reason)
+
+
+def _rows(feeds: Tensors) -> int:
+    counts = {len(array) for array in feeds.values()}
+    if len(counts) != 1:
+        raise ValueError(f"inputs disagree on the number of rows: {sorted(counts)}")
+    return counts.pop()
+
+
+def _concatenate(parts: list[Tensors]) -> Tensors:
+    if len(parts) == 1:
+        return parts[0]
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+
+def _fail(request: _Request, error: Exception) -> None:
+    if not request.future.done():
+        request.future.set_exception(error)

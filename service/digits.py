@@ -1,0 +1,35 @@
+"""Digit classification: validated pixels → the model's probabilities → one prediction per digit."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from export.repository import ImagePreprocessing
+from service.loading import concrete_shape
+from service.registry import ServedModel
+
+Prediction = dict[str, object]
+
+
+def pixel_size(model: ServedModel) -> tuple[int, int]:
+    """(height, width) of the digits this model reads."""
+    preprocessing = model.metadata.preprocessing
+    assert isinstance(preprocessing, ImagePreprocessing), f"{model.name} is not a digit classifier"
+    return preprocessing.height, preprocessing.width
+
+
+async def classify(model: ServedModel, pixels: np.ndarray) -> list[Prediction]:
+    """(N, H, W) pixel values 0–255, light ink on dark → N predictions, in order."""
+    metadata = model.metadata
+    preprocessing = metadata.preprocessing
+    assert isinstance(preprocessing, ImagePreprocessing)
+    spec = metadata.inputs[0]
+    batch = (pixels * preprocessing.scale).astype(spec.dtype)  # (N, 28, 28) in [0, 1]
+    batch = batch.reshape(concrete_shape(spec, len(pixels)))  # (N, 28, 28, 1)
+    outputs = await model.infer({spec.name: batch})
+    probabilities = outputs[metadata.outputs[0].name].astype(np.float32)  # (N, 10)
+    digits = probabilities.argmax(axis=1)
+    return [
+        {"digit": int(digit), "confidence": row[digit], "probabilities": row}
+        for digit, row in zip(digits, probabilities, strict=True)
+    ]

@@ -1,0 +1,116 @@
+"""Prometheus metrics, in a registry of the app's own so that tests can build several apps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from service.batching import BatchRecord
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+# Requests span ~0.5 ms (a cached /healthz) to seconds (a batch of 64 photos on a busy CPU).
+LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+class Metrics:
+    """Every instrument the service exposes at /metrics; also the batchers' observer."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        labels = ("endpoint", "model", "status")
+        self.requests = Counter(
+            "serving_requests", "HTTP requests handled", labels, registry=self.registry
+        )
+        self.request_latency = Histogram(
+            "serving_request_duration_seconds",
+            "HTTP request latency, first byte received to response sent",
+            labels,
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "serving_requests_in_flight", "HTTP requests being handled", registry=self.registry
+        )
+        self.inference_latency = Histogram(
+            "serving_inference_duration_seconds",
+            "onnxruntime session.run time per batch",
+            ("model",),
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.batch_size = Histogram(
+            "serving_batch_size",
+            "rows per session.run",
+            ("model",),
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "serving_batch_queue_depth",
+            "rows waiting for a batch",
+            ("model",),
+            registry=self.registry,
+        )
+        self.queue_wait = Histogram(
+            "serving_queue_wait_seconds",
+            "time a request waited in the batch queue before its batch ran",
+            ("model",),
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.shed_requests = Counter(
+            "serving_shed",
+            "requests refused or dropped to protect latency",
+            ("model", "reason"),
+            registry=self.registry,
+        )
+        self.model_ready = Gauge(
+            "serving_model_ready",
+            "1 when the model is loaded, verified and warm",
+            ("model",),
+            registry=self.registry,
+        )
+
+    def observe_request(self, endpoint: str, model: str, status: int, seconds: float) -> None:
+        """Count one finished HTTP request."""
+        labels = (endpoint, model, str(status))
+        self.requests.labels(*labels).inc()
+        self.request_latency.labels(*labels).observe(seconds)
+
+    def watch_queue(self, model: str, depth: Callable[[], float]) -> None:
+        """Read a model's queue depth at scrape time instead of updating a gauge per request."""
+        self.queue_depth.labels(model).set_function(depth)
+
+    def batch_done(self, model: str, record: BatchRecord) -> None:
+        """BatchObserver: one batch ran."""
+        self.inference_latency.labels(model).observe(record.inference_s)
+        self.batch_size.labels(model).observe(record.rows)
+        wait = self.queue_wait.labels(model)
+        for seconds in record.queue_waits_s:
+            wait.observe(seconds)
+
+    def shed(self, model: str, reason: str) -> None:
+        """BatchObserver: a request was refused (queue_full) or dropped (deadline)."""
+        self.shed_requests.labels(model, reason).inc()
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition."""
+        return generate_latest(self.registry)

@@ -1,0 +1,62 @@
+"""The service's configuration: the only reader of the environment (prefix `SERVING_`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an operator can tune; `Settings()` reads `SERVING_*` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="SERVING_", extra="ignore")
+
+    model_repository: Path = Path("models")
+    # NoDecode: lists come as "a,b" or as JSON ('["a", "b"]'); the validator below takes both.
+    models: Annotated[list[str] | None, NoDecode] = Field(
+        None, description="model names to serve; None serves every model in the repository"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    workers: int = Field(1, ge=1)
+    providers: Annotated[list[str] | None, NoDecode] = Field(
+        None, description="onnxruntime providers in priority order; None = TensorRT, CUDA, CPU"
+    )
+    intra_op_threads: int | None = Field(None, ge=1)
+    max_batch_size: int = Field(64, ge=1, description="instances or texts per request")
+    max_body_bytes: int = Field(8_388_608, ge=1)
+    max_text_chars: int = Field(100_000, ge=1)
+    max_queue_delay_ms: float | None = Field(
+        None, ge=0, description="batch window; None keeps each model's metadata value"
+    )
+    queue_capacity: int = Field(256, ge=1, description="rows waiting per model before 429")
+    request_timeout_s: float = Field(10.0, gt=0)
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    log_format: Literal["text", "json"] = "text"
+    drain_grace_s: float = Field(
+        5.0,
+        ge=0,
+        description="after SIGTERM, /readyz says 503 this long before new connections stop",
+    )
+    drain_timeout_s: float = Field(30.0, ge=0)
+
+    @field_validator("models", "providers", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if not text:
+            return None
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value

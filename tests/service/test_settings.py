@@ -1,0 +1,74 @@
+"""Settings: defaults, the SERVING_ prefix, and list values as comma-separated or JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from service.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("SERVING_"):
+            monkeypatch.delenv(name)
+
+
+def test_defaults_serve_every_model_on_loopback() -> None:
+    settings = Settings()
+    assert settings.model_repository == Path("models")
+    assert settings.models is None
+    assert (settings.host, settings.port, settings.workers) == ("127.0.0.1", 8000, 1)
+    assert settings.providers is None
+    assert settings.max_batch_size == 64
+    assert settings.max_body_bytes == 8_388_608
+    assert settings.max_text_chars == 100_000
+    assert settings.queue_capacity == 256
+    assert settings.request_timeout_s == 10.0
+    assert settings.log_format == "text"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("digits-cnn,sentiment-lstm", ["digits-cnn", "sentiment-lstm"]),
+        (" digits-cnn , sentiment-lstm ", ["digits-cnn", "sentiment-lstm"]),
+        ('["digits-cnn", "gan-dcgan"]', ["digits-cnn", "gan-dcgan"]),
+        ("", None),
+    ],
+)
+def test_models_accept_comma_separated_or_json(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: list[str] | None
+) -> None:
+    monkeypatch.setenv("SERVING_MODELS", value)
+    assert Settings().models == expected
+
+
+def test_environment_overrides_every_kind_of_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SERVING_MODEL_REPOSITORY", "/srv/models")
+    monkeypatch.setenv("SERVING_PORT", "9000")
+    monkeypatch.setenv("SERVING_PROVIDERS", "cuda,cpu")
+    monkeypatch.setenv("SERVING_MAX_QUEUE_DELAY_MS", "0")
+    monkeypatch.setenv("SERVING_LOG_LEVEL", "DEBUG")
+    monkeypatch.setenv("SERVING_LOG_FORMAT", "json")
+    settings = Settings()
+    assert settings.model_repository == Path("/srv/models")
+    assert settings.port == 9000
+    assert settings.providers == ["cuda", "cpu"]
+    assert settings.max_queue_delay_ms == 0.0
+    assert (settings.log_level, settings.log_format) == ("debug", "json")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("SERVING_LOG_FORMAT", "xml"), ("SERVING_PORT", "-1"), ("SERVING_QUEUE_CAPACITY", "0")],
+)
+def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError):
+        Settings()
