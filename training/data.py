@@ -64,22 +64,14 @@ def resolve_data_dir(flag: str | None) -> Path | None:
     return Path(chosen) if chosen else None
 
 
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _verified(path: Path, expected: set[str]) -> str:
     if not path.is_file():
         raise DataError(
             f"{path} is missing: pass --data-dir (or ${DATA_DIR_ENV}) pointing at a folder "
             f"that holds it, or leave both unset to download the public original"
         )
-    actual = file_sha256(path)
+    with path.open("rb") as handle:
+        actual = hashlib.file_digest(handle, "sha256").hexdigest()
     if actual not in expected:
         raise DataError(
             f"{path} is corrupt (sha256 {actual[:12]}…, expected {sorted(expected)[0][:12]}…): "
