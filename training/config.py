@@ -77,7 +77,7 @@ MODELS: dict[str, ModelConfig] = {
     ),
     "sentiment-transformer": SentimentConfig("transformer", embedding_dim=64),
     "gan-dcgan": GanConfig(conditional=False),
-    "gan-conditional": GanConfig(conditional=True),
+    "gan-conditional": GanConfig(conditional=True, epochs=10),
 }
 
 

@@ -38,8 +38,10 @@ def test_generators_make_28x28_images_in_tanh_range(conditional: bool) -> None:
     assert images.shape == (4, 28, 28, 1)
     assert images.min() >= -1
     assert images.max() <= 1
-    logits = gan.build_discriminator(config)([images, inputs[1]] if conditional else [images])
-    assert np.asarray(logits).shape == (4, 1)
+    judged = gan.build_discriminator(config)([images, inputs[1]] if conditional else [images])
+    realness, *digit_logits = judged if conditional else [judged]
+    assert np.asarray(realness).shape == (4, 1)
+    assert [np.asarray(d).shape for d in digit_logits] == ([(4, 10)] if conditional else [])
 
 
 def test_every_model_has_a_builder_and_config() -> None:
