@@ -11,8 +11,11 @@ DATA_DIR ?= $(or $(TRAINING_DATA_DIR),$(wildcard ../shared/data))
 DATA_FLAG := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 MODEL ?= digits-cnn
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
+LOADTEST_ARGS ?=
+HOST ?=
 
-.PHONY: help serve test lint format models train export variants netron clean
+.PHONY: help serve test lint format models train export variants netron bench loadtest clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -36,6 +39,9 @@ test: $(VENV)/.dev ## Lint, then run every test (installs Chromium for the demo-
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && \
 		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 		echo "chromium missing and not root: the browser test will be skipped"; }
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && \
+		(apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)) \
+		>/dev/null || echo "wrk missing and not root: the wrk tests will be skipped"; }
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/hadolint --config deploy/hadolint.yaml Dockerfile
@@ -67,6 +73,16 @@ variants: $(VENV)/.dev ## Measure fp16/int8 variants into artifacts/variants (no
 netron: $(VENV)/.dev ## Open a model's ONNX graph in Netron: make netron MODEL=digits-cnn
 	$(PY) -m pip install -q netron
 	$(VENV)/bin/netron models/$(MODEL)/1/model.onnx
+
+bench: $(VENV)/.dev ## Benchmark vs no-op, raw onnxruntime and Keras; writes docs/benchmarks.md
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && \
+		(apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)) \
+		>/dev/null || echo "wrk missing and not root: the bench drives load with locust instead"; }
+	$(PY) -m loadtest.bench $(DATA_FLAG) $(BENCH_ARGS)
+
+loadtest: $(VENV)/.dev ## Locust load test + SLO check: HOST=http://... (default: starts the service)
+	$(PY) -m loadtest.run $(if $(HOST),--host $(HOST),--start-server) --processes -1 \
+		$(DATA_FLAG) $(LOADTEST_ARGS)
 
 clean: ## Remove the virtual environment and training artifacts
 	rm -rf $(VENV) artifacts

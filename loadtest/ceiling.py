@@ -1,0 +1,92 @@
+"""The compute ceiling: raw onnxruntime throughput per model, in process, no HTTP at all.
+
+Each model is loaded exactly as the service loads it (`service.loading.load_model`: checksums,
+session options, warm-up) and fed real inputs at several batch sizes; the best samples/s is
+what no server around that session could beat on this machine.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from export.repository import model_names, version_dir, versions
+from loadtest.payloads import SEED
+from service.loading import LoadedModel, load_model
+from training.text import encode_batch
+
+BATCH_SIZES = (1, 8, 16, 32, 64)
+
+
+@dataclass(frozen=True)
+class Ceiling:
+    """Samples per second of one model at one batch size."""
+
+    model: str
+    batch_size: int
+    samples_per_s: float
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Real inputs to cut batches from: MNIST test images and IMDB test review texts."""
+
+    images: np.ndarray  # (N, 28, 28) uint8
+    texts: list[str]
+
+
+def measure_repository(
+    repository: Path, providers: Sequence[str], inputs: Inputs, seconds: float
+) -> list[Ceiling]:
+    """Every model's samples/s at every batch size up to its max_batch_size."""
+    results = []
+    for name in model_names(repository):
+        folder = version_dir(repository, name, versions(repository, name)[-1])
+        loaded = load_model(folder, providers)  # onnxruntime's default threads: all cores
+        limit = loaded.metadata.batching.max_batch_size
+        for batch in (size for size in BATCH_SIZES if size <= limit):
+            feeds = model_feeds(loaded, inputs, batch)
+            results.append(Ceiling(name, batch, batch * calls_per_second(loaded, feeds, seconds)))
+    return results
+
+
+def best(ceilings: list[Ceiling], model: str) -> Ceiling | None:
+    """The batch size with the most samples/s for `model`."""
+    rows = [c for c in ceilings if c.model == model]
+    return max(rows, key=lambda c: c.samples_per_s) if rows else None
+
+
+def model_feeds(loaded: LoadedModel, inputs: Inputs, batch: int) -> dict[str, np.ndarray]:
+    """`batch` rows of real inputs for each of the model's input tensors."""
+    metadata = loaded.metadata
+    rng = np.random.default_rng(SEED)
+    feeds = {}
+    for spec in metadata.inputs:
+        if metadata.preprocessing.kind == "image":
+            # (batch, 28, 28, 1) float32 in [0, 1], as the service feeds its digit models.
+            pixels = inputs.images[:batch].astype(np.float32) / 255.0
+            feeds[spec.name] = pixels.reshape(batch, *(int(d) for d in spec.shape[1:]))
+        elif metadata.preprocessing.kind == "text":
+            assert loaded.vocabulary is not None, f"{metadata.name} has no vocabulary"
+            texts = inputs.texts[:batch]
+            feeds[spec.name] = encode_batch(loaded.vocabulary, texts, int(spec.shape[1]))
+        elif spec.dtype == "int64":  # a conditional generator's digit labels
+            feeds[spec.name] = rng.integers(0, 10, size=batch).astype(np.int64)
+        else:
+            shape = (batch, *(int(d) for d in spec.shape[1:]))
+            feeds[spec.name] = rng.standard_normal(shape, dtype=np.float32)
+    return feeds
+
+
+def calls_per_second(loaded: LoadedModel, feeds: dict[str, np.ndarray], seconds: float) -> float:
+    """`session.run` calls per second over about `seconds` (after one untimed call)."""
+    loaded.run(feeds)
+    calls, started = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < seconds:
+        loaded.run(feeds)
+        calls += 1
+    return calls / elapsed
