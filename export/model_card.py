@@ -89,6 +89,8 @@ def render(repository: Path, variants: Path | None) -> str:
         "`metadata.json` files. Reproduce the figures with `make models` (train on the full "
         "data, then export with parity checks) and `make variants` (fp16/int8).",
         "Latency: onnxruntime on one CPU thread of the 2-core build machine, median, batch 1 / 64.",
+        "Training times are wall-clock on that machine while other jobs shared its two cores "
+        "(the GANs trained side by side), so they overstate what a quiet machine needs.",
         "",
         "## Classifiers (test sets: MNIST 10,000 digits, IMDB 25,000 reviews)",
         "",
@@ -109,6 +111,13 @@ def render(repository: Path, variants: Path | None) -> str:
         *generator_rows(models),
         "",
         f"Shipped repository: {len(models)} models, {total:.1f} MB of ONNX in all.",
+        "",
+        "Samples (seed fixed; the conditional grid has one column per requested digit) and the "
+        "CNN's confusion matrix:",
+        "",
+        "![DCGAN samples](img/gan-dcgan-samples.png) "
+        "![conditional GAN samples](img/gan-conditional-samples.png) "
+        "![digits-cnn confusion matrix](img/digits-cnn-confusion.png)",
     ]
     if variants is not None and variants.is_dir():
         lines += [

@@ -76,7 +76,7 @@ MODELS: dict[str, ModelConfig] = {
         "lstm", embedding_dropout=0.3, recurrent_input_dropout=0.3, batch_size=128
     ),
     "sentiment-transformer": SentimentConfig("transformer", embedding_dim=64),
-    "gan-dcgan": GanConfig(conditional=False),
+    "gan-dcgan": GanConfig(conditional=False, epochs=16),
     "gan-conditional": GanConfig(conditional=True, epochs=10),
 }
 
