@@ -15,7 +15,7 @@ BENCH_ARGS ?=
 LOADTEST_ARGS ?=
 HOST ?=
 
-.PHONY: help serve test lint format models train export variants netron bench loadtest clean
+.PHONY: help serve test lint format models train export variants netron bench loadtest fuzz soak audit clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -83,6 +83,16 @@ bench: $(VENV)/.dev ## Benchmark vs no-op, raw onnxruntime and Keras; writes doc
 loadtest: $(VENV)/.dev ## Locust load test + SLO check: HOST=http://... (default: starts the service)
 	$(PY) -m loadtest.run $(if $(HOST),--host $(HOST),--start-server) --processes -1 \
 		$(DATA_FLAG) $(LOADTEST_ARGS)
+
+fuzz: $(VENV)/.dev ## Fuzz the API from its OpenAPI schema (schemathesis), many examples
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-300} FUZZ_COVERAGE=1 \
+		$(PY) -m pytest tests/service/test_fuzz.py -q
+
+soak: $(VENV)/.dev ## Steady locust load for SOAK_MINUTES (30): errors, p99 drift, RSS growth
+	$(PY) -m loadtest.soak --minutes $${SOAK_MINUTES:-30} $(DATA_FLAG)
+
+audit: $(VENV)/.dev ## pip-audit every pinned dependency (needs PyPI)
+	$(PY) -m pytest tests/test_dependencies_audit.py -q -rs
 
 clean: ## Remove the virtual environment and training artifacts
 	rm -rf $(VENV) artifacts

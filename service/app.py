@@ -7,19 +7,32 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.params import Depends as DependsParam
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.staticfiles import StaticFiles
 
+from service.auth import require_admin_token, require_api_key
+from service.draining import DrainGate, DrainMiddleware
 from service.errors import install_error_handlers
 from service.metrics import Metrics
-from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from service.middleware import BodyLimit, BodyLimitMiddleware, RequestContextMiddleware
 from service.openapi import install_openapi
 from service.registry import ModelRegistry
-from service.routes import demo, generate, models, operations, predict, sentiment
+from service.reloading import poll
+from service.routes import admin, demo, generate, models, operations, predict, sentiment
 from service.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+CORS_REQUEST_HEADERS = (
+    "Content-Type",
+    "Authorization",
+    "X-API-Key",
+    "X-Admin-Token",
+    "X-Request-ID",
+)
 
 DESCRIPTION = """
 Handwritten digits (MNIST) and movie-review sentiment (IMDB), trained with Keras, exported to ONNX
@@ -32,40 +45,80 @@ def create_app(settings: Settings) -> FastAPI:
     """Build the app; models load in its lifespan, not here."""
     metrics = Metrics()
     registry = ModelRegistry(settings, metrics)
+    gate = DrainGate()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         registry.discover()
         # Loading runs in the background so /healthz answers while a TensorRT engine builds
         # (minutes on first start); /readyz keeps traffic away until every model is warm.
-        loading = asyncio.create_task(registry.load_all(), name="load-models")
+        tasks = [asyncio.create_task(registry.load_all(), name="load-models")]
+        if settings.reload_interval_s > 0:
+            polling = poll(registry, settings.reload_interval_s)
+            tasks.append(asyncio.create_task(polling, name="poll-models"))
         try:
             yield
         finally:
             registry.begin_drain()
-            loading.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await loading
-            await registry.close(settings.drain_timeout_s)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await registry.close(gate.remaining_s(settings.drain_timeout_s))
 
     app = FastAPI(
         title="Digits & sentiment serving",
         description=DESCRIPTION,
         version="1.0.0",
         lifespan=lifespan,
-        middleware=[
-            Middleware(RequestContextMiddleware, metrics=metrics),
-            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
-        ],
+        middleware=_middleware(settings, metrics, gate),
     )
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.registry = registry
+    app.state.drain_gate = gate
     install_error_handlers(app)
     install_openapi(app)
-    for router in (predict, sentiment, generate, models, operations, demo):
-        app.include_router(router.router)
+    _include_routers(app, settings)
     # check_dir=False: the directory ships with the package; a missing file is a packaging bug that
     # the demo-page test catches, and must not stop the API from serving.
     app.mount("/static", StaticFiles(directory=demo.STATIC_DIR, check_dir=False), name="static")
     return app
+
+
+def _middleware(settings: Settings, metrics: Metrics, gate: DrainGate) -> list[Middleware]:
+    """Outermost first: every answer, refusals included, gets a request id and CORS headers."""
+    digit, text = settings.max_digit_body_bytes, settings.max_sentiment_body_bytes
+    limits = {
+        "/predict/digit": BodyLimit(digit, "SERVING_MAX_DIGIT_BODY_BYTES"),
+        "/sentiment": BodyLimit(text, "SERVING_MAX_SENTIMENT_BODY_BYTES"),
+    }
+    default = BodyLimit(settings.max_body_bytes, "SERVING_MAX_BODY_BYTES")
+    cors: list[Middleware] = []
+    if settings.cors_origins:
+        cors = [
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=[*CORS_REQUEST_HEADERS],
+                expose_headers=["X-Request-ID", "X-Seed", "Retry-After"],
+                max_age=600,
+            )
+        ]
+    return [
+        Middleware(RequestContextMiddleware, metrics=metrics),
+        *cors,
+        Middleware(DrainMiddleware, gate=gate),
+        Middleware(BodyLimitMiddleware, default=default, limits=limits),
+    ]
+
+
+def _include_routers(app: FastAPI, settings: Settings) -> None:
+    """Inference needs an API key when keys are configured; /admin exists only with a token."""
+    keyed: list[DependsParam] = [Depends(require_api_key)] if settings.api_keys else []
+    for router in (predict, sentiment, generate):
+        app.include_router(router.router, dependencies=keyed)
+    for router in (models, operations, demo):
+        app.include_router(router.router)
+    if settings.admin_token is not None:
+        app.include_router(admin.router, dependencies=[*keyed, Depends(require_admin_token)])

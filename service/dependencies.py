@@ -6,13 +6,14 @@ in a worker thread, a thread hop per dependency per request for a dictionary loo
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
 from service.catalog import CONDITIONAL, DIGITS, GENERATION, SENTIMENT, Endpoint
 from service.metrics import Metrics
-from service.registry import ModelRegistry, ServedModel
+from service.registry import ModelRegistry, ModelVersion
 from service.settings import Settings
 
 
@@ -33,36 +34,43 @@ RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
-def _model_query(endpoint: Endpoint) -> object:
+def _model_query(endpoint: Endpoint, default: str | None = None) -> object:
+    # The enum is documentation only (the value stays a str): an unknown name gets our 404 that
+    # lists the choices, not a generic 422.
     return Query(
         description=f"one of {endpoint.choices()} (or the full model name); "
-        f"default {endpoint.default}",
+        f"default {default or endpoint.default}",
         examples=[endpoint.default],
+        json_schema_extra={"enum": [*endpoint.aliases, *endpoint.aliases.values()]},
     )
 
 
 def _resolve(
     request: Request, registry: ModelRegistry, endpoint: Endpoint, model: str | None
-) -> ServedModel:
-    served = registry.resolve(endpoint, model)
-    request.state.model = served.name  # the `model` label of the request metrics
-    return served
+) -> ModelVersion:
+    version = registry.resolve(endpoint, model)
+    request.state.model = version.name  # the `model` label of the request metrics
+    return version
 
 
+# The model dependencies yield: the request holds its version until it has answered, so a hot
+# reload swaps versions under it without failing it or mixing two versions in one answer.
 async def digit_model(
     request: Request,
     registry: RegistryDep,
     model: Annotated[str | None, _model_query(DIGITS)] = None,
-) -> ServedModel:
-    return _resolve(request, registry, DIGITS, model)
+) -> AsyncIterator[ModelVersion]:
+    with _resolve(request, registry, DIGITS, model).pinned() as version:
+        yield version
 
 
 async def sentiment_model(
     request: Request,
     registry: RegistryDep,
     model: Annotated[str | None, _model_query(SENTIMENT)] = None,
-) -> ServedModel:
-    return _resolve(request, registry, SENTIMENT, model)
+) -> AsyncIterator[ModelVersion]:
+    with _resolve(request, registry, SENTIMENT, model).pinned() as version:
+        yield version
 
 
 async def requested_digit(
@@ -81,17 +89,15 @@ async def generator_model(
     registry: RegistryDep,
     digit: DigitParam,
     model: Annotated[
-        str | None,
-        Query(
-            description="dcgan or conditional; default conditional when digit= is given, else dcgan"
-        ),
+        str | None, _model_query(GENERATION, "conditional when digit= is given, else dcgan")
     ] = None,
-) -> ServedModel:
+) -> AsyncIterator[ModelVersion]:
     if model is None and digit is not None:
         model = CONDITIONAL
-    return _resolve(request, registry, GENERATION, model)
+    with _resolve(request, registry, GENERATION, model).pinned() as version:
+        yield version
 
 
-DigitModelDep = Annotated[ServedModel, Depends(digit_model)]
-SentimentModelDep = Annotated[ServedModel, Depends(sentiment_model)]
-GeneratorModelDep = Annotated[ServedModel, Depends(generator_model)]
+DigitModelDep = Annotated[ModelVersion, Depends(digit_model)]
+SentimentModelDep = Annotated[ModelVersion, Depends(sentiment_model)]
+GeneratorModelDep = Annotated[ModelVersion, Depends(generator_model)]

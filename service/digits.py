@@ -6,19 +6,19 @@ import numpy as np
 
 from export.repository import ImagePreprocessing
 from service.loading import concrete_shape
-from service.registry import ServedModel
+from service.registry import ModelVersion
 
 Prediction = dict[str, object]
 
 
-def pixel_size(model: ServedModel) -> tuple[int, int]:
+def pixel_size(model: ModelVersion) -> tuple[int, int]:
     """(height, width) of the digits this model reads."""
     preprocessing = model.metadata.preprocessing
     assert isinstance(preprocessing, ImagePreprocessing), f"{model.name} is not a digit classifier"
     return preprocessing.height, preprocessing.width
 
 
-async def classify(model: ServedModel, pixels: np.ndarray) -> list[Prediction]:
+async def classify(model: ModelVersion, pixels: np.ndarray) -> list[Prediction]:
     """(N, H, W) pixel values 0–255, light ink on dark → N predictions, in order."""
     metadata = model.metadata
     preprocessing = metadata.preprocessing

@@ -25,6 +25,7 @@ class ServiceError(Exception):
 
     status_code: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
+    headers: ClassVar[tuple[tuple[str, str], ...]] = ()  # sent with every answer of this error
 
     def __init__(
         self,
@@ -44,6 +45,17 @@ class InvalidImage(ServiceError):
     code = "invalid_image"
 
 
+class Unauthorized(ServiceError):
+    status_code = 401
+    code = "unauthorized"
+    headers = (("WWW-Authenticate", 'Bearer realm="serving"'),)
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+    code = "forbidden"
+
+
 class UnknownModel(ServiceError):
     status_code = 404
     code = "unknown_model"
@@ -57,6 +69,13 @@ class PayloadTooLarge(ServiceError):
 class UnsupportedMediaType(ServiceError):
     status_code = 415
     code = "unsupported_media_type"
+
+
+class ReloadFailed(ServiceError):
+    """A new model version could not be loaded; the previous one (if any) keeps serving."""
+
+    status_code = 409
+    code = "reload_failed"
 
 
 class InvalidRequest(ServiceError):
@@ -79,6 +98,15 @@ class InferenceFailed(ServiceError):
 class NotReady(ServiceError):
     status_code = 503
     code = "not_ready"
+
+
+class ShuttingDown(ServiceError):
+    """The drain grace is over: new requests are refused while in-flight ones finish."""
+
+    status_code = 503
+    code = "shutting_down"
+    # Close the keep-alive connection too, so the client's next attempt goes to another replica.
+    headers = (("Connection", "close"),)
 
 
 class DeadlineExceeded(ServiceError):
@@ -108,7 +136,9 @@ def retry_after_header(seconds: float) -> dict[str, str]:
 
 def error_response(exc: ServiceError) -> OrjsonResponse:
     """The envelope response for a domain error, with `Retry-After` where it applies."""
-    headers = {} if exc.retry_after_s is None else retry_after_header(exc.retry_after_s)
+    headers = dict(exc.headers)
+    if exc.retry_after_s is not None:
+        headers |= retry_after_header(exc.retry_after_s)
     body = {**exc.details, **error_body(exc.code, exc.message)}
     return OrjsonResponse(body, exc.status_code, headers)
 

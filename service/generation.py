@@ -11,7 +11,7 @@ import numpy as np
 from export.repository import NoisePreprocessing
 from service.errors import InvalidRequest
 from service.png import encode_png
-from service.registry import ServedModel
+from service.registry import ModelVersion
 
 # Seeds we draw stay below 2**53 so a JavaScript client can send them back unchanged.
 SEED_BITS = 32
@@ -31,7 +31,9 @@ def new_seed() -> int:
     return secrets.randbits(SEED_BITS)
 
 
-async def generate(model: ServedModel, count: int, digit: int | None, seed: int) -> GeneratedDigits:
+async def generate(
+    model: ModelVersion, count: int, digit: int | None, seed: int
+) -> GeneratedDigits:
     """`count` digits from `numpy.random.default_rng(seed)` noise; same arguments, same pixels."""
     metadata = model.metadata
     preprocessing = metadata.preprocessing

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 from dataclasses import dataclass
 
 import numpy as np
@@ -173,7 +172,8 @@ def image_bytes(value: object, where: str) -> bytes:
     text = "".join(text.split()).translate(_URL_SAFE)
     try:
         return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-    except binascii.Error as exc:
+    # binascii.Error for bad base64; a plain ValueError for non-ASCII text (found by fuzzing).
+    except ValueError as exc:
         raise InvalidImage(f"{where}.image is not valid base64: {exc}") from exc
 
 

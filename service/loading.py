@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from export.repository import ModelMetadata, TensorSpec, read_metadata, sha256_file
 from service.providers import fallback_chain, provider_config
@@ -78,13 +79,21 @@ def _read(folder: Path) -> ModelMetadata:
     except FileNotFoundError as exc:
         raise ModelLoadError(f"{folder} has no metadata.json") from exc
     except ValidationError as exc:
-        raise ModelLoadError(f"{folder}/metadata.json is invalid: {exc}") from exc
+        problems = "; ".join(_problem(error) for error in exc.errors()[:5])
+        raise ModelLoadError(f"{folder}/metadata.json is invalid: {problems}") from exc
     if metadata.name != folder.parent.name or metadata.version != folder.name:
         raise ModelLoadError(
             f"{folder}/metadata.json describes {metadata.name} version {metadata.version}; "
             f"expected {folder.parent.name} version {folder.name}"
         )
     return metadata
+
+
+def _problem(error: ErrorDetails) -> str:
+    """One validation error on one line: where, what, and the value found (log lines stay lines)."""
+    location = ".".join(str(part) for part in error["loc"]) or "document"
+    found = f" (got {error['input']!r:.60})" if error["type"] != "missing" else ""
+    return f"{location}: {error['msg']}{found}"
 
 
 def _verify(path: Path, expected: str, what: str) -> None:

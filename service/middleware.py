@@ -9,6 +9,7 @@ import logging
 import re
 import time
 import uuid
+from dataclasses import dataclass
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -78,20 +79,35 @@ class RequestContextMiddleware:
         )
 
 
-class BodyLimitMiddleware:
-    """413 for bodies over `max_bytes`: at once from Content-Length, else while they stream in."""
+@dataclass(frozen=True)
+class BodyLimit:
+    """A body size cap and the setting that changes it (named in the 413 message)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    max_bytes: int
+    setting: str
+
+
+class BodyLimitMiddleware:
+    """413 for bodies over their route's cap: at once from Content-Length, else as they stream in.
+
+    Each route with a body can have its own cap (`limits`, by exact path); others get `default`.
+    """
+
+    def __init__(
+        self, app: ASGIApp, default: BodyLimit, limits: dict[str, BodyLimit] | None = None
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default = default
+        self.limits = limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limits.get(scope["path"], self.default)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await error_response(self._error(f"{declared} bytes"))(scope, receive, send)
+        if declared is not None and declared > limit.max_bytes:
+            await error_response(_too_large(f"{declared} bytes", limit))(scope, receive, send)
             return
         received = 0
 
@@ -100,18 +116,19 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit.max_bytes:
                     # Raised inside the route's body read, so the error handlers answer it.
-                    raise self._error(f"more than {self.max_bytes} bytes")
+                    raise _too_large(f"more than {limit.max_bytes} bytes", limit)
             return message
 
         await self.app(scope, limited_receive, send)
 
-    def _error(self, size: str) -> PayloadTooLarge:
-        return PayloadTooLarge(
-            f"request body is {size}; at most {self.max_bytes} bytes are accepted "
-            "(SERVING_MAX_BODY_BYTES); send fewer instances per request"
-        )
+
+def _too_large(size: str, limit: BodyLimit) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"request body is {size}; at most {limit.max_bytes} bytes are accepted here "
+        f"({limit.setting}); send fewer instances per request"
+    )
 
 
 def _request_id(scope: Scope) -> str:

@@ -33,12 +33,16 @@ BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 ERROR_DESCRIPTIONS = {
     400: "the image could not be decoded (`invalid_image`)",
+    401: "API key missing or not valid (`unauthorized`), when SERVING_API_KEYS is set",
+    403: "admin token missing or wrong (`forbidden`)",
     404: "unknown model or route (`unknown_model`, `not_found`)",
+    409: "a new version failed to load; the previous one still serves (`reload_failed`)",
     413: "body, batch, text or image too large (`payload_too_large`)",
     415: "unsupported content type (`unsupported_media_type`)",
     422: "malformed request: shape, range, JSON, parameters (`invalid_request`)",
     429: "queue full; retry after `Retry-After` seconds (`overloaded`)",
-    503: "model not ready or request past its deadline (`not_ready`, `deadline_exceeded`)",
+    503: "model not ready, request past its deadline, or server shutting down (`not_ready`, "
+    "`deadline_exceeded`, `shutting_down`)",
 }
 
 
@@ -54,7 +58,9 @@ def install_openapi(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            _add_request_bodies(build())  # FastAPI caches the schema it builds; patch it in place
+            schema = build()  # FastAPI caches the schema it builds; patch it in place
+            _add_request_bodies(schema)
+            _document_auth_errors(schema)
         return build()
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -73,6 +79,18 @@ def _add_request_bodies(schema: dict[str, Any]) -> None:
     paths = schema["paths"]
     paths["/predict/digit"]["post"]["requestBody"] = _digit_body()
     paths["/sentiment"]["post"]["requestBody"] = _text_body()
+
+
+def _document_auth_errors(schema: dict[str, Any]) -> None:
+    """401 on every operation that declares a security scheme (they exist only when enabled)."""
+    unauthorized = error_responses(401)[401]
+    envelope = {"application/json": {"schema": {"$ref": REF.format(model="ErrorEnvelope")}}}
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            if operation.get("security"):
+                operation["responses"].setdefault(
+                    "401", {"description": unauthorized["description"], "content": envelope}
+                )
 
 
 def _one_of(*models: type[BaseModel]) -> dict[str, Any]:

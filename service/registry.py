@@ -6,7 +6,9 @@ A model that fails to load is logged and reported (not ready) while the others k
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -30,21 +32,27 @@ RETRY_LOADING_S = 5.0
 RETRY_FAILED_S = 30.0
 
 
-@dataclass
-class ServedModel:
-    """One configured model: its status and, once ready, its session behind a batcher."""
+@dataclass(eq=False)
+class ModelVersion:
+    """One loaded version of a model behind its own batcher: what a request runs on.
 
-    name: str
-    versions: list[str] = field(default_factory=list)
-    status: Status = "loading"
-    error: str | None = None
-    loaded: LoadedModel | None = None
-    batcher: DynamicBatcher | None = None
+    A request pins the version it resolved for its whole life (`pinned`), so a hot swap never runs
+    one version's preprocessing (say, its vocabulary) through another version's session; a
+    replaced version retires once no request holds it.
+    """
+
+    loaded: LoadedModel
+    batcher: DynamicBatcher
+    users: int = 0  # requests holding this version right now
+
+    @property
+    def name(self) -> str:
+        """Repository name of the model."""
+        return self.loaded.metadata.name
 
     @property
     def metadata(self) -> ModelMetadata:
-        """Metadata of the loaded version (only call on a ready model)."""
-        assert self.loaded is not None, f"{self.name} is not loaded"
+        """This version's metadata.json."""
         return self.loaded.metadata
 
     @property
@@ -54,15 +62,49 @@ class ServedModel:
 
     @property
     def vocabulary(self) -> Vocabulary:
-        """The text model's vocabulary (only call on a ready sentiment model)."""
-        vocabulary = self.loaded.vocabulary if self.loaded else None
-        assert vocabulary is not None, f"{self.name} is not a loaded text model"
-        return vocabulary
+        """The text model's vocabulary (only call on a sentiment model)."""
+        assert self.loaded.vocabulary is not None, f"{self.name} is not a text model"
+        return self.loaded.vocabulary
 
     async def infer(self, feeds: Tensors) -> Tensors:
-        """Run rows through the model's batcher; the outputs are exactly these rows'."""
-        assert self.batcher is not None, f"{self.name} is not ready"
+        """Run rows through this version's batcher; the outputs are exactly these rows'."""
         return await self.batcher.infer(feeds)
+
+    @contextlib.contextmanager
+    def pinned(self) -> Iterator[ModelVersion]:
+        """Hold this version for one request."""
+        self.users += 1
+        try:
+            yield self
+        finally:
+            self.users -= 1
+
+    async def retire(self, timeout_s: float) -> None:
+        """Wait (up to `timeout_s`) for the requests holding this version, then stop its batcher."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while self.users and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        await self.batcher.stop(max(0.0, deadline - loop.time()))
+        logger.info("%s version %s retired", self.name, self.metadata.version)
+
+
+@dataclass
+class ServedModel:
+    """One configured model: its status and, once ready, the version it serves."""
+
+    name: str
+    versions: list[str] = field(default_factory=list)  # on disk, oldest first
+    status: Status = "loading"
+    error: str | None = None
+    current: ModelVersion | None = None
+    # Where the newest version on disk failed to load: polling skips it until its files change.
+    rejected: str | None = None
+
+    @property
+    def version(self) -> str | None:
+        """The version being served, if any."""
+        return self.current.metadata.version if self.current else None
 
 
 @dataclass(frozen=True)
@@ -83,6 +125,9 @@ class ModelRegistry:
         self.models: dict[str, ServedModel] = {}
         self.draining = False
         self.providers: list[str] = [CPU]
+        # One load at a time: the start-up load, an admin reload and the poller never overlap.
+        self.lock = asyncio.Lock()
+        self._retiring: set[asyncio.Task[None]] = set()
 
     def discover(self) -> None:
         """List the models to serve (status "loading"); no file is opened beyond listings."""
@@ -96,17 +141,57 @@ class ModelRegistry:
             logger.error("no models found in %s", root.resolve())
 
     async def load_all(self) -> None:
-        """Load every model in turn, in a worker thread; failures are recorded, never raised."""
+        """Load the newest version of every model in turn; failures are recorded, never raised."""
         for served in self.models.values():
-            await self._load(served)
+            async with self.lock:
+                await self._load_newest(served)
         ready = [m.name for m in self.models.values() if m.status == "ready"]
         logger.info("%d of %d models ready: %s", len(ready), len(self.models), ", ".join(ready))
+
+    async def open_version(self, name: str, version: str) -> ModelVersion:
+        """Load, verify and warm up one version in a worker thread; its batcher is not started."""
+        folder = version_dir(self.settings.model_repository, name, version)
+        try:
+            loaded = await asyncio.to_thread(
+                load_model, folder, self.providers, intra_op_threads=self.settings.intra_op_threads
+            )
+        except ModelLoadError:
+            raise
+        except Exception as exc:  # a bug in loading must not take the other models down
+            logger.exception("loading %s failed unexpectedly", folder)
+            raise ModelLoadError(f"unexpected error: {exc}") from exc
+        self._forget_unusable(loaded.providers)
+        return ModelVersion(loaded, self._batcher(loaded))
+
+    def install(self, served: ServedModel, version: ModelVersion) -> None:
+        """Serve `version` from now on; the version it replaces retires in the background.
+
+        Synchronous, so the switch is atomic for the event loop: a request resolves either the old
+        version or the new one, and the one it got serves it to the end.
+        """
+        if self.draining:  # shut down while this version loaded: start nothing new
+            return
+        batcher = version.batcher
+        batcher.start()
+        self.metrics.watch_queue(served.name, lambda: batcher.queued_rows)
+        previous, served.current = served.current, version
+        served.status, served.error, served.rejected = "ready", None, None
+        self.metrics.model_ready.labels(served.name).set(1)
+        metadata = version.metadata
+        logger.info(
+            "%s version %s ready on %s", served.name, metadata.version, version.loaded.providers[0]
+        )
+        if previous is not None:
+            task = asyncio.create_task(previous.retire(self.settings.drain_timeout_s))
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
 
     async def close(self, timeout_s: float) -> None:
         """Drain every batcher (queued requests get up to `timeout_s` to finish)."""
         self.draining = True
-        batchers = [m.batcher for m in self.models.values() if m.batcher is not None]
-        await asyncio.gather(*(batcher.stop(timeout_s) for batcher in batchers))
+        serving = [m.current for m in self.models.values() if m.current is not None]
+        stops = [version.batcher.stop(timeout_s) for version in serving]
+        await asyncio.gather(*stops, *self._retiring)
 
     def begin_drain(self) -> None:
         """Report not ready from now on so load balancers stop sending traffic; keep serving."""
@@ -120,8 +205,8 @@ class ModelRegistry:
         known = ", ".join(self.models) or "none"
         raise UnknownModel(f"model {name!r} is not served here; served models: {known}")
 
-    def resolve(self, endpoint: Endpoint, requested: str | None) -> ServedModel:
-        """The ready model behind `endpoint?model=requested`, or the error to answer with."""
+    def resolve(self, endpoint: Endpoint, requested: str | None) -> ModelVersion:
+        """The version serving `endpoint?model=requested`, or the error to answer with."""
         name = endpoint.model_name(requested)
         served = self.models.get(name)
         if served is None or name not in self._served_by(endpoint):
@@ -130,11 +215,11 @@ class ModelRegistry:
                 f"model {name!r} is not served by {endpoint.path}; use model= one of "
                 f"{endpoint.choices()} (served here: {here})"
             )
-        if served.status != "ready":
+        if served.current is None:
             retry = RETRY_LOADING_S if served.status == "loading" else RETRY_FAILED_S
             detail = f": {served.error}" if served.error else ""
             raise NotReady(f"model {name} is {served.status}{detail}", retry_after_s=retry)
-        return served
+        return served.current
 
     def _served_by(self, endpoint: Endpoint) -> list[str]:
         # A model outside the short-name table is still served by the endpoint of its task.
@@ -142,7 +227,7 @@ class ModelRegistry:
             name
             for name, served in self.models.items()
             if name in endpoint.aliases.values()
-            or (served.loaded is not None and served.metadata.task == endpoint.task)
+            or (served.current is not None and served.current.metadata.task == endpoint.task)
         ]
 
     def readiness(self) -> Readiness:
@@ -160,34 +245,18 @@ class ModelRegistry:
             return Readiness(False, "models still loading: " + ", ".join(loading), RETRY_LOADING_S)
         return Readiness(True, None, None)
 
-    async def _load(self, served: ServedModel) -> None:
+    async def _load_newest(self, served: ServedModel) -> None:
+        served.versions = versions(self.settings.model_repository, served.name)
         if not served.versions:
             root = self.settings.model_repository
             self._fail(served, f"no version of {served.name} in {root}")
             return
-        folder = version_dir(self.settings.model_repository, served.name, served.versions[-1])
         try:
-            loaded = await asyncio.to_thread(
-                load_model, folder, self.providers, intra_op_threads=self.settings.intra_op_threads
-            )
+            version = await self.open_version(served.name, served.versions[-1])
         except ModelLoadError as exc:
             self._fail(served, str(exc))
             return
-        except Exception as exc:  # a bug in loading must not take the other models down
-            logger.exception("loading %s failed unexpectedly", served.name)
-            self._fail(served, f"unexpected error: {exc}")
-            return
-        served.loaded = loaded
-        self._forget_unusable(loaded.providers)
-        if self.draining:  # shut down while this model loaded: start nothing new
-            return
-        served.batcher = self._batcher(loaded)
-        served.batcher.start()
-        served.status = "ready"
-        self.metrics.model_ready.labels(served.name).set(1)
-        logger.info(
-            "%s version %s ready on %s", served.name, loaded.metadata.version, loaded.providers[0]
-        )
+        self.install(served, version)
 
     def _batcher(self, loaded: LoadedModel) -> DynamicBatcher:
         metadata = loaded.metadata
@@ -201,9 +270,7 @@ class ModelRegistry:
             timeout_s=self.settings.request_timeout_s,
             coalesce=metadata.task != "digit-generation",
         )
-        batcher = DynamicBatcher(metadata.name, loaded.run, config, self.metrics)
-        self.metrics.watch_queue(metadata.name, lambda: batcher.queued_rows)
-        return batcher
+        return DynamicBatcher(metadata.name, loaded.run, config, self.metrics)
 
     def _forget_unusable(self, used: list[str]) -> None:
         lost = unusable(self.providers, used)

@@ -9,11 +9,11 @@ from service.schemas import BatchingInfo, ModelInfo, ModelState, ReadinessReport
 
 def model_state(served: ServedModel) -> ModelState:
     """One model's line in /readyz."""
-    loaded = served.loaded
+    current = served.current
     return ModelState(
         status=served.status,
-        version=loaded.metadata.version if loaded else None,
-        provider=loaded.providers[0] if loaded else None,
+        version=served.version,
+        provider=current.loaded.providers[0] if current else None,
         error=served.error,
     )
 
@@ -41,10 +41,11 @@ def describe(served: ServedModel) -> ModelInfo:
         version=served.versions[-1] if served.versions else None,
         versions=served.versions,
     )
-    if served.loaded is None or served.batcher is None:
+    if served.current is None:
         return info
-    metadata = served.loaded.metadata
-    config = served.batcher.config
+    loaded = served.current.loaded
+    metadata = loaded.metadata
+    config = served.current.batcher.config
     return info.model_copy(
         update={
             "endpoint": endpoint_for(metadata.task).path,
@@ -54,8 +55,8 @@ def describe(served: ServedModel) -> ModelInfo:
             "inputs": metadata.inputs,
             "outputs": metadata.outputs,
             "labels": metadata.labels,
-            "providers": served.loaded.providers,
-            "provider": served.loaded.providers[0],
+            "providers": loaded.providers,
+            "provider": loaded.providers[0],
             "batching": BatchingInfo(
                 max_batch_size=config.max_batch_size,
                 max_queue_delay_ms=config.max_queue_delay_s * 1000,

@@ -6,22 +6,33 @@ Request models document bodies that `inputs.py` parses itself with orjson and nu
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from export.repository import Parity, TensorSpec, Variant
 
 # --- requests (documentation) -----------------------------------------------------------------
+# As strict as the parser in inputs.py, so that the OpenAPI schema says exactly what is accepted
+# (a fuzzer generating from it then expects 2xx for everything it calls valid).
+
+Pixel = Annotated[float, Field(ge=0, le=255)]
+Review = Annotated[str, Field(min_length=1, max_length=100_000, pattern=r"\S")]
 
 
-class PixelsInstance(BaseModel):
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PixelsInstance(_Request):
     """A digit as 28 rows of 28 pixel values, 0 = background to 255 = ink (MNIST polarity)."""
 
-    pixels: list[list[float]] = Field(min_length=28, max_length=28)
+    pixels: list[Annotated[list[Pixel], Field(min_length=28, max_length=28)]] = Field(
+        min_length=28, max_length=28
+    )
 
 
-class ImageInstance(BaseModel):
+class ImageInstance(_Request):
     """A digit as a base64 image file (PNG, JPEG, GIF, BMP, WebP, TIFF; a data: URL is fine).
 
     Any size and polarity: it is cropped, scaled and centred like MNIST before classification.
@@ -30,22 +41,22 @@ class ImageInstance(BaseModel):
     image: str
 
 
-class DigitBatchRequest(BaseModel):
-    """Several digits in one request; each is a pixels or an image instance."""
+class DigitBatchRequest(_Request):
+    """Several digits in one request (up to SERVING_MAX_BATCH_SIZE); each pixels or an image."""
 
-    instances: list[PixelsInstance | ImageInstance] = Field(min_length=1)
-
-
-class TextRequest(BaseModel):
-    """One review."""
-
-    text: str = Field(min_length=1)
+    instances: list[PixelsInstance | ImageInstance] = Field(min_length=1, max_length=64)
 
 
-class TextBatchRequest(BaseModel):
-    """Several reviews in one request."""
+class TextRequest(_Request):
+    """One review (up to SERVING_MAX_TEXT_CHARS characters, not only whitespace)."""
 
-    texts: list[str] = Field(min_length=1)
+    text: Review
+
+
+class TextBatchRequest(_Request):
+    """Several reviews in one request (up to SERVING_MAX_BATCH_SIZE)."""
+
+    texts: list[Review] = Field(min_length=1, max_length=64)
 
 
 # --- responses --------------------------------------------------------------------------------
@@ -163,8 +174,10 @@ class ModelInfo(BaseModel):
     short_name: str | None = Field(description="the `?model=` value of its endpoint")
     endpoint: str | None
     status: Literal["loading", "ready", "failed"]
-    error: str | None
-    version: str | None = Field(description="the version being served (the latest)")
+    error: str | None = Field(
+        description="why it cannot be served, or why a newer version on disk was not loaded"
+    )
+    version: str | None = Field(description="the version being served")
     versions: list[str] = Field(description="versions present in the repository")
     task: str | None = None
     architecture: str | None = None
@@ -186,3 +199,22 @@ class ModelList(BaseModel):
     """Every configured model."""
 
     models: list[ModelInfo]
+
+
+# --- admin ------------------------------------------------------------------------------------
+
+
+class ModelReload(BaseModel):
+    """What a reload did to one model."""
+
+    model: str
+    outcome: Literal["reloaded", "unchanged", "failed"]
+    version: str | None = Field(description="the version serving now")
+    previous_version: str | None
+    error: str | None
+
+
+class ReloadReport(BaseModel):
+    """Each reloaded model's outcome; a 409 adds the error envelope when one failed."""
+
+    models: list[ModelReload]

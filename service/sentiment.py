@@ -7,7 +7,7 @@ import asyncio
 import numpy as np
 
 from export.repository import TextPreprocessing
-from service.registry import ServedModel
+from service.registry import ModelVersion
 from training.text import encode_batch
 
 Prediction = dict[str, object]
@@ -15,7 +15,7 @@ Prediction = dict[str, object]
 THREAD_ABOVE_CHARS = 20_000
 
 
-async def score(model: ServedModel, texts: list[str]) -> list[Prediction]:
+async def score(model: ModelVersion, texts: list[str]) -> list[Prediction]:
     """P(positive) and its label for each text, in order.
 
     Each text is tokenised whole and its last `sequence_length` tokens are kept, as in training.

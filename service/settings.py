@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -28,7 +28,12 @@ class Settings(BaseSettings):
     )
     intra_op_threads: int | None = Field(None, ge=1)
     max_batch_size: int = Field(64, ge=1, description="instances or texts per request")
-    max_body_bytes: int = Field(8_388_608, ge=1)
+    max_body_bytes: int = Field(
+        8_388_608, ge=1, description="request body cap for routes without a cap of their own"
+    )
+    max_digit_body_bytes: int = Field(8_388_608, ge=1, description="/predict/digit body cap")
+    # 64 texts of 16 000 characters fit; a single review is rarely over 10 kB.
+    max_sentiment_body_bytes: int = Field(1_048_576, ge=1, description="/sentiment body cap")
     max_text_chars: int = Field(100_000, ge=1)
     max_queue_delay_ms: float | None = Field(
         None, ge=0, description="batch window; None keeps each model's metadata value"
@@ -42,9 +47,28 @@ class Settings(BaseSettings):
         ge=0,
         description="after SIGTERM, /readyz says 503 this long before new connections stop",
     )
-    drain_timeout_s: float = Field(30.0, ge=0)
+    drain_timeout_s: float = Field(
+        30.0,
+        ge=0,
+        description="after the grace, how long in-flight and queued requests get to finish",
+    )
+    # repr=False: settings get logged and printed; credentials must not be.
+    api_keys: Annotated[list[SecretStr] | None, NoDecode] = Field(
+        None,
+        repr=False,
+        description="keys accepted in X-API-Key or Authorization: Bearer; None = no auth",
+    )
+    admin_token: SecretStr | None = Field(
+        None, repr=False, description="enables /admin/* for callers sending it in X-Admin-Token"
+    )
+    reload_interval_s: float = Field(
+        0, ge=0, description="poll the repository for new versions this often; 0 = never"
+    )
+    cors_origins: Annotated[list[str] | None, NoDecode] = Field(
+        None, description="origins allowed to call the API from a browser; None = no CORS"
+    )
 
-    @field_validator("models", "providers", mode="before")
+    @field_validator("models", "providers", "api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if not isinstance(value, str):
@@ -55,6 +79,11 @@ class Settings(BaseSettings):
         if text.startswith("["):
             return json.loads(text)
         return [item.strip() for item in text.split(",") if item.strip()]
+
+    @field_validator("admin_token", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("log_level", mode="before")
     @classmethod

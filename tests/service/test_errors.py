@@ -68,6 +68,14 @@ def png_header(width: int, height: int) -> bytes:
         (
             "post",
             "/predict/digit",
+            {"json": {"image": "\u0084r\u009bg"}},
+            400,
+            "invalid_image",
+            "ASCII",
+        ),
+        (
+            "post",
+            "/predict/digit",
             {"content": png_header(10_000, 5_000), "headers": {"content-type": "image/png"}},
             413,
             "payload_too_large",
@@ -180,15 +188,45 @@ def test_errors_have_one_envelope(
 
 @pytest.fixture(scope="module")
 def small_body_client(tiny_repository: Path) -> Iterator[TestClient]:
-    with running_app(tiny_settings(tiny_repository, max_body_bytes=1000)) as test_client:
+    settings = tiny_settings(
+        tiny_repository,
+        max_body_bytes=300,
+        max_digit_body_bytes=4000,
+        max_sentiment_body_bytes=1000,
+    )
+    with running_app(settings) as test_client:
         yield test_client
 
 
-def test_a_declared_body_over_the_limit_is_refused_before_it_is_read(
+@pytest.mark.parametrize(
+    ("url", "size", "setting"),
+    [
+        ("/predict/digit", 4001, "SERVING_MAX_DIGIT_BODY_BYTES"),
+        ("/sentiment", 1001, "SERVING_MAX_SENTIMENT_BODY_BYTES"),
+        ("/no/such/route", 301, "SERVING_MAX_BODY_BYTES"),
+    ],
+)
+def test_each_route_has_its_own_body_cap(
+    small_body_client: TestClient, url: str, size: int, setting: str
+) -> None:
+    headers = {"content-type": "application/json"}
+    body = b'{"text": "' + b"x" * (size - 12) + b'"}'
+    assert len(body) == size
+    refused = small_body_client.post(url, content=body, headers=headers)
+    message = assert_error(refused, 413, "payload_too_large")
+    assert setting in message
+    assert f"{size} bytes" in message
+    under = small_body_client.post(url, content=body[:-1], headers=headers)
+    assert under.status_code != 413, under.text
+
+
+def test_a_text_under_the_digit_cap_is_over_the_sentiment_cap(
     small_body_client: TestClient,
 ) -> None:
-    response = small_body_client.post("/predict/digit", json={"pixels": BLANK})
-    assert "SERVING_MAX_BODY_BYTES" in assert_error(response, 413, "payload_too_large")
+    text = {"text": "good " * 300}
+    assert_error(small_body_client.post("/sentiment", json=text), 413, "payload_too_large")
+    pixels = small_body_client.post("/predict/digit", json={"pixels": BLANK})
+    assert pixels.status_code == 200, pixels.text
 
 
 def test_a_streamed_body_over_the_limit_is_cut_off(small_body_client: TestClient) -> None:
@@ -199,7 +237,7 @@ def test_a_streamed_body_over_the_limit_is_cut_off(small_body_client: TestClient
     response = small_body_client.post(
         "/predict/digit", content=chunks(), headers={"content-type": "image/png"}
     )
-    assert "more than 1000 bytes" in assert_error(response, 413, "payload_too_large")
+    assert "more than 4000 bytes" in assert_error(response, 413, "payload_too_large")
 
 
 def test_a_bug_is_a_bare_500_with_the_request_id(tiny_repository: Path) -> None:

@@ -1,64 +1,197 @@
-"""Running under uvicorn: the drain period after SIGTERM."""
+"""Running under uvicorn: the phases of a graceful stop, and a real SIGTERM under load."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from service.draining import DrainGate
 from service.server import DrainingServer
 from tests.service.conftest import server_process
+from tests.service.tiny_models import build_repository
 
 
-def draining_server(grace_s: float) -> tuple[DrainingServer, list[str]]:
+def draining_server(
+    grace_s: float, timeout_s: float = 30.0
+) -> tuple[DrainingServer, DrainGate, list[str]]:
     calls: list[str] = []
-    config = uvicorn.Config(FastAPI(), log_config=None)
+    config = uvicorn.Config(FastAPI(), log_config=None, timeout_graceful_shutdown=30)
     config.load()
-    server = DrainingServer(config, on_drain=lambda: calls.append("drain"), grace_s=grace_s)
-    return server, calls
+    gate = DrainGate()
+    server = DrainingServer(
+        config,
+        gate=gate,
+        on_drain=lambda: calls.append("drain"),
+        grace_s=grace_s,
+        timeout_s=timeout_s,
+    )
+    return server, gate, calls
 
 
-def test_the_first_signal_starts_draining_and_the_server_stops_after_the_grace() -> None:
-    server, calls = draining_server(grace_s=0.05)
+def tick(server: DrainingServer) -> bool:
+    return asyncio.run(server.on_tick(1))
+
+
+def test_during_the_grace_everything_is_served_and_then_new_requests_are_refused() -> None:
+    server, gate, calls = draining_server(grace_s=0.05)
     server.handle_exit(signal.SIGTERM, None)
-    assert calls == ["drain"]
-    assert not asyncio.run(server.on_tick(1)), "still serving during the grace period"
+    assert calls == ["drain"], "/readyz turns 503 at once"
+    assert not tick(server), "still serving during the grace period"
+    assert not gate.refusing
     time.sleep(0.06)
-    assert asyncio.run(server.on_tick(2)), "stops once the grace period is over"
+    assert tick(server), "nothing in flight: stops once the grace is over"
+    assert gate.refusing
+
+
+def test_the_server_waits_for_requests_in_flight() -> None:
+    server, gate, _ = draining_server(grace_s=0)
+    gate.in_flight = 2
+    server.handle_exit(signal.SIGTERM, None)
+    assert not tick(server), "two requests still in flight"
+    assert gate.refusing
+    gate.in_flight = 0
+    assert tick(server)
+    assert server.config.timeout_graceful_shutdown == 30
+
+
+def test_the_drain_timeout_stops_the_server_with_requests_in_flight() -> None:
+    server, gate, _ = draining_server(grace_s=0, timeout_s=0.05)
+    gate.in_flight = 1
+    server.handle_exit(signal.SIGTERM, None)
+    assert not tick(server)
+    time.sleep(0.06)
+    assert tick(server), "the drain timeout is over"
+    assert server.config.timeout_graceful_shutdown == 0, "uvicorn must not wait a second time"
+
+
+def test_sigint_skips_the_grace() -> None:
+    server, gate, calls = draining_server(grace_s=60)
+    server.handle_exit(signal.SIGINT, None)
+    assert calls == ["drain"]
+    assert tick(server)
+    assert gate.refusing
 
 
 def test_a_second_signal_stops_at_once() -> None:
-    server, calls = draining_server(grace_s=60)
+    server, _, calls = draining_server(grace_s=60)
     server.handle_exit(signal.SIGTERM, None)
     server.handle_exit(signal.SIGTERM, None)
     assert server.should_exit
     assert calls == ["drain"]
 
 
-def test_without_a_grace_period_a_signal_stops_at_once() -> None:
-    server, calls = draining_server(grace_s=0)
+def test_the_first_signal_is_not_re_raised_at_exit() -> None:
+    # uvicorn re-raises the signals it captured once it has stopped, which would make a drained
+    # server die of SIGTERM (exit code -15) instead of exiting 0.
+    server, _, _ = draining_server(grace_s=0)
     server.handle_exit(signal.SIGTERM, None)
-    assert server.should_exit
-    assert calls == []
+    assert server._captured_signals == []
+
+
+# --- a real SIGTERM under load --------------------------------------------------------------
+
+CLIENTS = 16
+GRACE_S = 1.5
+TIMEOUT_S = 20.0
+# Requests sent this close to the end of the grace may reach the server after it: either answer
+# is right for them.
+MARGIN_S = 0.3
+PIXELS = np.random.default_rng(0).integers(0, 256, (28, 28)).tolist()
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One request of the load: when it was sent, and what came back."""
+
+    sent: float
+    status: int | None  # None: no HTTP answer (connection refused or closed)
+    code: str | None
+    retry_after: str | None
+
+
+def keep_posting(base_url: str, stop: threading.Event, attempts: list[Attempt]) -> None:
+    """One client: post a digit, wait for the answer, again, until `stop`."""
+    with httpx.Client(base_url=base_url, timeout=30, trust_env=False) as http:
+        while not stop.is_set():
+            sent = time.monotonic()
+            try:
+                response = http.post("/predict/digit", json={"pixels": PIXELS})
+            except httpx.TransportError:
+                attempts.append(Attempt(sent, None, None, None))
+                time.sleep(0.05)
+                continue
+            if response.status_code == 200:
+                attempts.append(Attempt(sent, 200, None, None))
+                continue
+            code = response.json()["error"]["code"]
+            attempts.append(
+                Attempt(sent, response.status_code, code, response.headers.get("retry-after"))
+            )
+            time.sleep(0.05)
 
 
 @pytest.mark.e2e
-def test_sigterm_turns_readyz_503_then_exits_cleanly(tiny_repository: Path, tmp_path: Path) -> None:
-    env = {"SERVING_DRAIN_GRACE_S": "1.5", "SERVING_MODELS": "digits-mlp"}
-    with server_process(tiny_repository, tmp_path / "server.log", **env) as (process, base_url):
-        with httpx.Client(base_url=base_url, trust_env=False, timeout=5) as http:
-            assert http.get("/readyz").status_code == 200
-            process.send_signal(signal.SIGTERM)
+def test_sigterm_under_load_drops_no_admitted_request(tmp_path: Path) -> None:
+    repository = build_repository(tmp_path / "models", ("digits-cnn",), slow=True)
+    env = {"SERVING_DRAIN_GRACE_S": str(GRACE_S), "SERVING_DRAIN_TIMEOUT_S": str(TIMEOUT_S)}
+    stop = threading.Event()
+    attempts: list[Attempt] = []
+    with server_process(repository, tmp_path / "server.log", **env) as (process, base_url):
+        clients = [
+            threading.Thread(target=keep_posting, args=(base_url, stop, attempts))
+            for _ in range(CLIENTS)
+        ]
+        for client in clients:
+            client.start()
+        time.sleep(1.0)
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        with httpx.Client(base_url=base_url, trust_env=False, timeout=5) as probe:
             time.sleep(0.3)
-            draining = http.get("/readyz")
-            still_serving = http.get("/healthz")
-        assert process.wait(timeout=30) == 0
-    assert draining.status_code == 503, draining.text
-    assert draining.json()["draining"] is True
-    assert still_serving.status_code == 200
+            readiness = probe.get("/readyz")
+            liveness = probe.get("/healthz")
+        exit_code = process.wait(timeout=GRACE_S + TIMEOUT_S + 5)
+        exited = time.monotonic()
+        stop.set()
+        for client in clients:
+            client.join(timeout=30)
+    log = (tmp_path / "server.log").read_text()
+
+    before = [a for a in attempts if a.sent < signalled]
+    grace = [a for a in attempts if signalled <= a.sent < signalled + GRACE_S - MARGIN_S]
+    after = [a for a in attempts if a.sent >= signalled + GRACE_S + MARGIN_S]
+    dropped = [a for a in before + grace if a.status != 200]
+    refused = [a for a in attempts if a.status == 503]
+    unanswered = [a for a in attempts if a.status is None]
+    report = (
+        f"{len(attempts)} requests from {CLIENTS} clients: {len(before)} sent before SIGTERM, "
+        f"{len(grace)} during the grace; {len(refused)} answered 503 and {len(unanswered)} "
+        f"refused a connection after the grace; dropped: {len(dropped)}; exit {exit_code} "
+        f"{exited - signalled:.2f} s after SIGTERM"
+    )
+    print(report)
+    assert exit_code == 0, f"{report}\n{log[-3000:]}"
+    assert readiness.status_code == 503, readiness.text
+    assert readiness.json()["draining"] is True
+    assert liveness.status_code == 200, "liveness holds until the process exits"
+    assert before, "the load never got going"
+    assert not dropped, f"admitted requests were not answered 200: {dropped[:5]}; {report}"
+    assert all(a.status != 200 for a in after), f"served after the grace: {report}"
+    for attempt in attempts:
+        assert attempt.status in (200, 503, None), f"{attempt}; {report}"
+        if attempt.status == 503:
+            assert attempt.code == "shutting_down", f"{attempt}; {report}"
+            assert attempt.retry_after is not None, report
+            assert int(attempt.retry_after) >= 1, report
+    assert exited - signalled < GRACE_S + TIMEOUT_S, report
+    assert "drained: no request in flight" in log

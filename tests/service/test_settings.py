@@ -72,3 +72,35 @@ def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, 
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_reliability_settings_default_to_off() -> None:
+    settings = Settings()
+    assert settings.api_keys is None
+    assert settings.admin_token is None
+    assert settings.cors_origins is None
+    assert settings.reload_interval_s == 0
+    assert (settings.drain_grace_s, settings.drain_timeout_s) == (5.0, 30.0)
+    assert settings.max_digit_body_bytes == 8_388_608
+    assert settings.max_sentiment_body_bytes == 1_048_576
+
+
+def test_credentials_come_from_the_environment_and_stay_out_of_reprs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SERVING_API_KEYS", "key-a, key-b")
+    monkeypatch.setenv("SERVING_ADMIN_TOKEN", "admin-secret")
+    monkeypatch.setenv("SERVING_CORS_ORIGINS", '["https://a.example", "https://b.example"]')
+    settings = Settings()
+    assert [key.get_secret_value() for key in settings.api_keys or []] == ["key-a", "key-b"]
+    assert settings.admin_token is not None
+    assert settings.admin_token.get_secret_value() == "admin-secret"
+    assert settings.cors_origins == ["https://a.example", "https://b.example"]
+    for text in (repr(settings), str(settings), settings.model_dump_json()):
+        assert "key-a" not in text
+        assert "admin-secret" not in text
+
+
+def test_a_blank_admin_token_leaves_admin_routes_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SERVING_ADMIN_TOKEN", "  ")
+    assert Settings().admin_token is None

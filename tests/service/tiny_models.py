@@ -42,21 +42,31 @@ GAN_NAMES = ("gan-dcgan", "gan-conditional")
 ALL_NAMES = DIGIT_NAMES + SENTIMENT_NAMES + GAN_NAMES
 
 
-def build_repository(root: Path, names: tuple[str, ...] = ALL_NAMES) -> Path:
-    """Write version 1 of each named model under `root` and return `root`."""
+def build_repository(
+    root: Path, names: tuple[str, ...] = ALL_NAMES, *, version: int = 1, slow: bool = False
+) -> Path:
+    """Write `version` of each named model under `root` and return `root`.
+
+    Versions differ observably: digit weights come from another seed, and from version 2 on the
+    sentiment models list their words in reverse and flip their weights ("good" is negative), so
+    a text scored with one version's vocabulary and another's session would get 0.5.
+    `slow` gives digit models a fixed ~0.07 s of matrix products per batch, for drain tests.
+    """
     for seed, name in enumerate(names):
-        folder = root / name / "1"
+        folder = root / name / str(version)
         folder.mkdir(parents=True, exist_ok=True)
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(seed + 100 * (version - 1))
         if name in DIGIT_NAMES:
-            _write(folder, name, _digit_graph(rng), *_digit_contract())
+            graph = _slow(_digit_graph(rng)) if slow else _digit_graph(rng)
+            _write(folder, name, graph, *_digit_contract())
         elif name in SENTIMENT_NAMES:
-            vocabulary = Vocabulary(("[PAD]", "[UNK]", *WORDS))
+            words = WORDS if version == 1 else WORDS[::-1]
+            vocabulary = Vocabulary(("[PAD]", "[UNK]", *words))
             sha = vocabulary.save(folder / "vocab.txt")
             _write(
                 folder,
                 name,
-                _sentiment_graph(vocabulary),
+                _sentiment_graph(vocabulary, sign=1.0 if version == 1 else -1.0),
                 *_sentiment_contract(sha, len(vocabulary)),
             )
         else:
@@ -150,6 +160,44 @@ def _digit_graph(rng: np.random.Generator) -> onnx.GraphProto:
     )
 
 
+SLOW_SIDE = 512
+SLOW_PRODUCTS = 64
+
+
+def _slow(graph: onnx.GraphProto) -> onnx.GraphProto:
+    """Add SLOW_PRODUCTS products of 512×512 matrices per batch (~1 ms each), whatever its size.
+
+    The chain starts from the input's mean added to the matrix (a scaling would let onnxruntime
+    fold the whole chain into a constant at load time), and adds 0 × its mean to the
+    probabilities, so the answers do not change.
+    """
+    nodes = [helper.make_node("ReduceMean", ["image"], ["level"], keepdims=0)]
+    nodes.append(helper.make_node("Add", ["contraction", "level"], ["work0"]))
+    for i in range(SLOW_PRODUCTS):
+        nodes.append(helper.make_node("MatMul", [f"work{i}", "contraction"], [f"work{i + 1}"]))
+    nodes += [
+        helper.make_node("ReduceMean", [f"work{SLOW_PRODUCTS}"], ["spent"], keepdims=0),
+        helper.make_node("Mul", ["spent", "zero"], ["nothing"]),
+        helper.make_node("Add", ["probabilities_fast", "nothing"], ["probabilities"]),
+    ]
+    fast = list(graph.node)
+    fast[-1].output[0] = "probabilities_fast"
+    initializers = [
+        *graph.initializer,
+        _const("contraction", _contraction(SLOW_SIDE)),
+        _const("zero", np.zeros((), dtype=np.float32)),
+    ]
+    return helper.make_graph(
+        [*fast, *nodes], "tiny_slow_digits", graph.input, graph.output, initializers
+    )
+
+
+def _contraction(side: int) -> np.ndarray:
+    """A random matrix with norm below 1: repeated products shrink and stay finite."""
+    matrix = np.random.default_rng(0).normal(0, 1, (side, side)).astype(np.float32)
+    return matrix / (4 * np.sqrt(side, dtype=np.float32))
+
+
 def _sentiment_contract(
     vocabulary_sha: str, size: int
 ) -> tuple[str, list[TensorSpec], list[TensorSpec], list[str], Preprocessing]:
@@ -168,11 +216,11 @@ def _sentiment_contract(
     )
 
 
-def _sentiment_graph(vocabulary: Vocabulary) -> onnx.GraphProto:
+def _sentiment_graph(vocabulary: Vocabulary, sign: float = 1.0) -> onnx.GraphProto:
     """Sigmoid(sum of per-word weights)."""
     weights = np.zeros((len(vocabulary), 1), dtype=np.float32)
     for i, token in enumerate(vocabulary.tokens):
-        weights[i, 0] = WORD_WEIGHTS.get(token, 0.0)
+        weights[i, 0] = sign * WORD_WEIGHTS.get(token, 0.0)
     nodes = [
         helper.make_node("Gather", ["E", "tokens"], ["per_word"]),  # (N, 200, 1)
         helper.make_node("ReduceSum", ["per_word", "axis"], ["total"], keepdims=0),  # (N, 1)
