@@ -33,6 +33,10 @@ class TensorSpec(_Strict):
     dtype: Literal["float32", "float16", "int64"]
     shape: list[int | str]
 
+    def shape_for(self, batch: int) -> tuple[int, ...]:
+        """`shape` with its named (batch) axis set to `batch`."""
+        return tuple(batch if isinstance(dim, str) else dim for dim in self.shape)
+
 
 class ImagePreprocessing(_Strict):
     """(N, 28, 28, 1) float32 = uint8 pixels * scale; MNIST polarity (light ink on dark)."""
@@ -157,8 +161,7 @@ def tensorrt_provider_options(
 
     def shapes(batch: int) -> str:
         return ",".join(
-            f"{spec.name}:" + "x".join(str(batch if d == BATCH_AXIS else d) for d in spec.shape)
-            for spec in inputs
+            f"{spec.name}:" + "x".join(str(d) for d in spec.shape_for(batch)) for spec in inputs
         )
 
     return {

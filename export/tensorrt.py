@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from export.repository import BATCH_AXIS, ONNX_FILE, ModelMetadata, tensorrt_provider_options
+from export.repository import ONNX_FILE, ModelMetadata, tensorrt_provider_options
 
 logger = logging.getLogger(__name__)
 
 PROVIDER = "TensorrtExecutionProvider"
 _LIBRARIES = ("libnvinfer.so.10", "libnvinfer.so.8", "libnvinfer.so")
-_NUMPY_DTYPES = {"float32": np.float32, "float16": np.float16, "int64": np.int64}
 
 
 def available() -> bool:
@@ -43,12 +42,6 @@ def prebuild_engines(folder: Path, metadata: ModelMetadata) -> str:
     )
     config = metadata.tensorrt
     for batch in sorted({config.min_batch, config.opt_batch, config.max_batch}):
-        feed = {
-            spec.name: np.zeros(
-                [batch if d == BATCH_AXIS else int(d) for d in spec.shape],
-                dtype=_NUMPY_DTYPES[spec.dtype],
-            )
-            for spec in metadata.inputs
-        }
+        feed = {spec.name: np.zeros(spec.shape_for(batch), spec.dtype) for spec in metadata.inputs}
         session.run(None, feed)
     return f"TensorRT engines cached in {cache}"

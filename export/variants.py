@@ -45,7 +45,10 @@ class _Calibration(quantization.CalibrationDataReader):  # type: ignore[misc]
     def __init__(self, inputs: dict[str, np.ndarray], batch_size: int = 50) -> None:
         rows = len(next(iter(inputs.values())))
         self._batches = iter(
-            [{k: v[i : i + batch_size] for k, v in inputs.items()} for i in range(0, rows, 50)]
+            [
+                {k: v[i : i + batch_size] for k, v in inputs.items()}
+                for i in range(0, rows, batch_size)
+            ]
         )
 
     def get_next(self) -> dict[str, np.ndarray] | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from export.repository import ImagePreprocessing
-from service.loading import concrete_shape
 from service.registry import ModelVersion
 
 Prediction = dict[str, object]
@@ -25,7 +24,7 @@ async def classify(model: ModelVersion, pixels: np.ndarray) -> list[Prediction]:
     assert isinstance(preprocessing, ImagePreprocessing)
     spec = metadata.inputs[0]
     batch = (pixels * preprocessing.scale).astype(spec.dtype)  # (N, 28, 28) in [0, 1]
-    batch = batch.reshape(concrete_shape(spec, len(pixels)))  # (N, 28, 28, 1)
+    batch = batch.reshape(spec.shape_for(len(pixels)))  # (N, 28, 28, 1)
     outputs = await model.infer({spec.name: batch})
     probabilities = outputs[metadata.outputs[0].name].astype(np.float32)  # (N, 10)
     digits = probabilities.argmax(axis=1)

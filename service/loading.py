@@ -169,7 +169,7 @@ def warm_up(session: ort.InferenceSession, metadata: ModelMetadata) -> None:
         feeds = {spec.name: placeholder(spec, batch) for spec in metadata.inputs}
         outputs = session.run(names, feeds)
         for spec, output in zip(metadata.outputs, outputs, strict=True):
-            expected = concrete_shape(spec, batch)
+            expected = spec.shape_for(batch)
             if output.shape != expected or not np.isfinite(output).all():
                 raise ModelLoadError(
                     f"warm-up output {spec.name} has shape {output.shape} (expected {expected}) "
@@ -179,9 +179,4 @@ def warm_up(session: ort.InferenceSession, metadata: ModelMetadata) -> None:
 
 def placeholder(spec: TensorSpec, batch: int) -> np.ndarray:
     """Zeros shaped like `spec` with `batch` rows (zero is valid for every input we serve)."""
-    return np.zeros(concrete_shape(spec, batch), dtype=spec.dtype)
-
-
-def concrete_shape(spec: TensorSpec, batch: int) -> tuple[int, ...]:
-    """`spec.shape` with its named (batch) axis set to `batch`."""
-    return tuple(batch if isinstance(dim, str) else dim for dim in spec.shape)
+    return np.zeros(spec.shape_for(batch), dtype=spec.dtype)
