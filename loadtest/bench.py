@@ -3,8 +3,9 @@
 In one run on one machine: raw onnxruntime throughput per model (the compute ceiling), then each
 server on loopback driven in a closed loop at several concurrencies: a no-op route on the
 service's own app and settings (the HTTP ceiling), the service with production settings, the
-service with the batch window at 0, and the tutorials' per-request Keras server; then an
-overload run. Writes results.json, docs/benchmarks.md and its plot from the measurements.
+service with batching off (one row per session.run), and the tutorials' per-request Keras
+server; then an overload run. Writes results.json, docs/benchmarks.md and its plot from the
+measurements.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def server_specs(args: argparse.Namespace, port: int) -> list[ServerSpec]:
         ServerSpec("noop", (sys.executable, "-m", "loadtest.noop_app"), env(), ("noop",)),
         ServerSpec("service", server.SERVICE_COMMAND, env(),
                    ("digit-pixels", "digit-png", "sentiment", "generate")),
-        ServerSpec("unbatched", server.SERVICE_COMMAND, env(max_queue_delay_ms=0),
+        ServerSpec("unbatched", server.SERVICE_COMMAND, env(max_batch_rows=1),
                    ("digit-pixels", "sentiment")),
         ServerSpec("keras", (sys.executable, "-m", "loadtest.baselines.keras_server",
                              "--artifacts", str(args.artifacts), "--port", str(port)),

@@ -34,9 +34,8 @@ METHOD = """\
 - `noop`: the HTTP ceiling. `loadtest/noop_app.py` adds `POST /noop` to the service's own app
   (`create_app(Settings())`: same middleware, settings and uvicorn options); it reads the digit
   pixel body and answers `{{"received": n}}`.
-- `unbatched`: the service with `SERVING_MAX_QUEUE_DELAY_MS=0`: the batcher never waits for
-  company, but still runs whatever is already queued as one batch (no setting caps a batch at one
-  row).
+- `unbatched`: the service with batching off (`SERVING_MAX_BATCH_ROWS=1`): every request is its
+  own `session.run`, queued behind the others.
 - `keras`: `loadtest/baselines/keras_server.py`, the tutorials' way: FastAPI, pydantic bodies,
   `model.predict` per request on the `.keras` files, one uvicorn process (TensorFlow threads over
   every core itself).

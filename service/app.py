@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -52,7 +53,7 @@ def create_app(settings: Settings) -> FastAPI:
         registry.discover()
         # Loading runs in the background so /healthz answers while a TensorRT engine builds
         # (minutes on first start); /readyz keeps traffic away until every model is warm.
-        tasks = [asyncio.create_task(registry.load_all(), name="load-models")]
+        tasks = [asyncio.create_task(_load_then_freeze(registry), name="load-models")]
         if settings.reload_interval_s > 0:
             polling = poll(registry, settings.reload_interval_s)
             tasks.append(asyncio.create_task(polling, name="poll-models"))
@@ -83,6 +84,18 @@ def create_app(settings: Settings) -> FastAPI:
     # the demo-page test catches, and must not stop the API from serving.
     app.mount("/static", StaticFiles(directory=demo.STATIC_DIR, check_dir=False), name="static")
     return app
+
+
+async def _load_then_freeze(registry: ModelRegistry) -> None:
+    """Load every model, then exempt what start-up allocated from garbage collection.
+
+    The ~70 000 objects of the loaded app (sessions' metadata, pydantic models, routes) would
+    otherwise be traversed by every full collection: a 14 ms pause that hit one request in a
+    hundred and set the p99 (27 ms against a 5 ms p50 at 16 connections, one worker).
+    """
+    await registry.load_all()
+    gc.collect()
+    gc.freeze()
 
 
 def _middleware(settings: Settings, metrics: Metrics, gate: DrainGate) -> list[Middleware]:

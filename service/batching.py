@@ -1,10 +1,14 @@
 """Dynamic batching (Triton-style): concurrent requests to one model ride in one `session.run`.
 
 Per model, callers put their rows in a queue and await a future. One batcher task takes the oldest
-request and, only if more are already waiting, gathers them up to `max_batch_size` rows for at most
-`max_queue_delay`; a lone request runs at once and pays no delay. Inference runs in a thread of its
-own (onnxruntime releases the GIL), so the event loop keeps parsing requests meanwhile, and those
-pile up into the next batch. Each caller gets exactly its own rows back.
+request and whatever else is queued, up to `max_batch_size` rows. It waits (at most
+`max_queue_delay`) for more only while admitted requests are still on their way, being read and
+parsed: a lone request runs at once, and so does a batch that nobody else is about to join. (A fixed
+window would stall every batch of a closed-loop client pool, whose next requests cannot come until
+this batch answers.) Inference runs in a thread of its own (onnxruntime releases the GIL), so the
+event loop keeps parsing requests meanwhile, and those pile up into the next batch; except batches
+expected to take less than `inline_below_s`, which run on the event loop: handing a 40 µs CNN run
+to a thread and back costs more than the run. Each caller gets exactly its own rows back.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -37,8 +41,13 @@ class BatcherConfig:
 
     max_batch_size: int
     max_queue_delay_s: float
-    queue_capacity: int  # rows waiting, not counting the batch being run
+    # Requests waiting, not counting the batch being run. Requests, not rows, as in Triton: a
+    # /generate call of 16 images holds one place, so capacity means the same on every route. A
+    # request over max_batch_size holds one place per batch it fills.
+    queue_capacity: int
     timeout_s: float
+    # Batches expected (from the measured service rate) to take less run on the event loop.
+    inline_below_s: float = 0.0
     # False: every request runs alone (rows of one request still form one batch). Generators use
     # it so that the same seed gives byte-identical images whatever else is in flight.
     coalesce: bool = True
@@ -89,16 +98,17 @@ class DynamicBatcher:
         self._pending: deque[_Request] = deque()
         self._running: list[_Request] = []  # the batch in session.run right now
         self._queued_rows = 0
-        self._arrived = asyncio.Event()
+        self._arrived = asyncio.Event()  # a request was queued, or one on its way gave up
+        self._on_the_way: set[asyncio.Task[object] | None] = set()  # admitted, not yet queued
         self._rows_per_s: float | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"infer-{name}")
         self._task: asyncio.Task[None] | None = None
         self._accepting = False
 
     @property
-    def queued_rows(self) -> int:
-        """Rows waiting for a batch (the queue-depth gauge)."""
-        return self._queued_rows
+    def queued_requests(self) -> int:
+        """Requests waiting for a batch (the queue-depth gauge; what the capacity bounds)."""
+        return len(self._pending)
 
     def start(self) -> None:
         """Start the batcher task on the running event loop."""
@@ -127,10 +137,10 @@ class DynamicBatcher:
         Requests larger than `max_batch_size` are split into several queue entries.
         """
         rows = _rows(feeds)
-        self._admit(rows)
+        size = self.config.max_batch_size
+        self._admit(places=-(-rows // size))
         loop = asyncio.get_running_loop()
         now = loop.time()
-        size = self.config.max_batch_size
         futures = []
         for start in range(0, rows, size):
             chunk = {name: array[start : start + size] for name, array in feeds.items()}
@@ -139,10 +149,11 @@ class DynamicBatcher:
             self._pending.append(request)
             self._queued_rows += request.rows
             futures.append(future)
+        self._on_the_way.discard(asyncio.current_task())
         self._arrived.set()
+        if len(futures) == 1:
+            return await futures[0]
         parts = await asyncio.gather(*futures)
-        if len(parts) == 1:
-            return parts[0]
         return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
     def retry_after_s(self) -> float:
@@ -150,14 +161,36 @@ class DynamicBatcher:
         rate = self._rows_per_s or float(self.config.max_batch_size)
         return max(1.0, self._queued_rows / rate)
 
-    def _admit(self, rows: int) -> None:
+    @contextlib.contextmanager
+    def admission(self) -> Iterator[None]:
+        """Admit one request before its body is read, and expect its rows until it calls `infer`.
+
+        Raises what `infer` would (NotReady, Overloaded), so under overload a refusal costs no
+        parsing. While admitted requests are on their way, batches wait for them.
+        """
+        self._admit(places=1)
+        task = asyncio.current_task()
+        self._on_the_way.add(task)
+        try:
+            yield
+        finally:
+            if task in self._on_the_way:  # it never queued (bad input): stop waiting for it
+                self._on_the_way.discard(task)
+                self._arrived.set()
+
+    def _expected_s(self, rows: int) -> float:
+        """How long `rows` will take at the measured rate (infinite until a batch has run)."""
+        return rows / self._rows_per_s if self._rows_per_s else float("inf")
+
+    def _admit(self, places: int) -> None:
         if not self._accepting:
             raise NotReady(f"model {self.name} is not accepting requests", retry_after_s=1)
         # An empty queue admits any size: a request bigger than the capacity must not wait forever.
-        if self._queued_rows and self._queued_rows + rows > self.config.queue_capacity:
+        queued = len(self._pending)
+        if queued and queued + places > self.config.queue_capacity:
             self._shed("queue_full")
             raise Overloaded(
-                f"model {self.name} has {self._queued_rows} rows queued (capacity "
+                f"model {self.name} has {queued} requests queued (capacity "
                 f"{self.config.queue_capacity}); retry after the Retry-After delay",
                 retry_after_s=self.retry_after_s(),
             )
@@ -183,7 +216,10 @@ class DynamicBatcher:
         loop = asyncio.get_running_loop()
         dispatched = loop.time()
         feeds = _concatenate([request.feeds for request in batch])
-        outputs = await loop.run_in_executor(self._executor, self._run, feeds)
+        if self._expected_s(_rows(feeds)) < self.config.inline_below_s:
+            outputs = self._run(feeds)
+        else:
+            outputs = await loop.run_in_executor(self._executor, self._run, feeds)
         inference_s = loop.time() - dispatched
         self._deliver(batch, outputs)
         self._record(batch, dispatched, gather_wait_s, inference_s)
@@ -208,10 +244,9 @@ class DynamicBatcher:
                     batch.append(request)
                     rows += request.rows
                 continue
-            # Queue empty. A lone request goes now: waiting would only add latency. With company
-            # there is traffic, and a short wait for stragglers makes a fuller batch.
+            # Queue empty. Wait for requests being parsed, if any: they are about to join.
             remaining = window_ends - loop.time()
-            if len(batch) == 1 or remaining <= 0:
+            if not self._on_the_way or remaining <= 0:
                 break
             self._arrived.clear()
             started = loop.time()

@@ -112,7 +112,8 @@ async def digits_from_json(
     if blobs:
         decoded = await asyncio.to_thread(_decode_all, blobs)
         items = [decoded.get(i, item) for i, item in enumerate(items)]
-    return DigitInputs(np.stack(items), batched)
+    pixels = items[0][np.newaxis] if len(items) == 1 else np.stack(items)
+    return DigitInputs(pixels, batched)
 
 
 def texts_from_json(payload: object, max_texts: int, max_chars: int) -> TextInputs:
@@ -154,9 +155,9 @@ def pixels_array(value: object, where: str, size: tuple[int, int]) -> np.ndarray
             f"{where}.pixels has shape {array.shape}; expected {rows} rows of {cols} numbers "
             f"(shape {size})"
         )
-    bad = ~np.isfinite(array) | (array < 0) | (array > 255)
-    if bad.any():
-        row, col = (int(i) for i in np.argwhere(bad)[0])
+    # Two reductions on the common path. Written so that NaN (min or max is NaN) fails too.
+    if not (array.min() >= 0 and array.max() <= 255):
+        row, col = (int(i) for i in np.argwhere(~((array >= 0) & (array <= 255)))[0])
         raise InvalidRequest(
             f"{where}.pixels[{row}][{col}] is {array[row, col]}; pixels must be finite numbers "
             "from 0 (background) to 255 (ink)"

@@ -65,7 +65,7 @@ class Metrics:
         )
         self.queue_depth = Gauge(
             "serving_batch_queue_depth",
-            "rows waiting for a batch",
+            "requests waiting for a batch",
             ("model",),
             registry=self.registry,
         )

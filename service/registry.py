@@ -173,7 +173,7 @@ class ModelRegistry:
             return
         batcher = version.batcher
         batcher.start()
-        self.metrics.watch_queue(served.name, lambda: batcher.queued_rows)
+        self.metrics.watch_queue(served.name, lambda: batcher.queued_requests)
         previous, served.current = served.current, version
         served.status, served.error, served.rejected = "ready", None, None
         self.metrics.model_ready.labels(served.name).set(1)
@@ -263,11 +263,15 @@ class ModelRegistry:
         delay_ms = self.settings.max_queue_delay_ms
         if delay_ms is None:
             delay_ms = metadata.batching.max_queue_delay_ms
+        max_rows = metadata.batching.max_batch_size  # also the TensorRT profile's maximum
+        if self.settings.max_batch_rows is not None:
+            max_rows = min(max_rows, self.settings.max_batch_rows)
         config = BatcherConfig(
-            max_batch_size=metadata.batching.max_batch_size,
+            max_batch_size=max_rows,
             max_queue_delay_s=delay_ms / 1000,
             queue_capacity=self.settings.queue_capacity,
             timeout_s=self.settings.request_timeout_s,
+            inline_below_s=self.settings.inline_inference_ms / 1000,
             coalesce=metadata.task != "digit-generation",
         )
         return DynamicBatcher(metadata.name, loaded.run, config, self.metrics)

@@ -35,10 +35,22 @@ class Settings(BaseSettings):
     # 64 texts of 16 000 characters fit; a single review is rarely over 10 kB.
     max_sentiment_body_bytes: int = Field(1_048_576, ge=1, description="/sentiment body cap")
     max_text_chars: int = Field(100_000, ge=1)
+    max_batch_rows: int | None = Field(
+        None,
+        ge=1,
+        description="rows per session.run, at most each model's metadata value (None keeps it); "
+        "1 turns batching off",
+    )
     max_queue_delay_ms: float | None = Field(
         None, ge=0, description="batch window; None keeps each model's metadata value"
     )
-    queue_capacity: int = Field(256, ge=1, description="rows waiting per model before 429")
+    inline_inference_ms: float = Field(
+        1.0,
+        ge=0,
+        description="batches expected to finish this fast run on the event loop instead of a "
+        "thread (the hand-off costs ~0.1 ms); 0 = always a thread",
+    )
+    queue_capacity: int = Field(256, ge=1, description="requests waiting per model before 429")
     request_timeout_s: float = Field(10.0, gt=0)
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     log_format: Literal["text", "json"] = "text"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from service.dependencies import DigitParam, GeneratorModelDep
+from service.catalog import GENERATION
+from service.dependencies import GeneratorModelName, generator_for, serving
 from service.generation import generate, generated_body, new_seed
 from service.openapi import error_responses
 from service.png import encode_png, tile
@@ -32,8 +33,11 @@ MAX_SEED = 2**63 - 1
     },
 )
 async def generate_digits(
-    model: GeneratorModelDep,
-    digit: DigitParam,
+    request: Request,
+    model: GeneratorModelName = None,
+    digit: Annotated[
+        int | None, Query(ge=0, le=9, description="draw this digit (conditional)")
+    ] = None,
     count: Annotated[int, Query(ge=1, le=64, description="how many digits")] = 16,
     seed: Annotated[
         int | None, Query(ge=0, le=MAX_SEED, description="same seed and parameters, same bytes")
@@ -46,8 +50,10 @@ async def generate_digits(
     whatever it likes (`model=conditional` without a digit cycles through 0–9). The seed used is
     returned in the `X-Seed` header (and in the JSON): pass it back to get the same images.
     """
-    generated = await generate(model, count, digit, new_seed() if seed is None else seed)
-    headers = {"X-Seed": str(generated.seed)}
-    if image_format == "json":
-        return OrjsonResponse(generated_body(generated, model.ref), headers=headers)
-    return Response(encode_png(tile(generated.pixels)), media_type="image/png", headers=headers)
+    with serving(request, GENERATION, generator_for(model, digit)) as version:
+        generated = await generate(version, count, digit, new_seed() if seed is None else seed)
+        headers = {"X-Seed": str(generated.seed)}
+        if image_format == "json":
+            return OrjsonResponse(generated_body(generated, version.ref), headers=headers)
+    png = encode_png(tile(generated.pixels))
+    return Response(png, media_type="image/png", headers=headers)

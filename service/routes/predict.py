@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from service.dependencies import DigitModelDep, SettingsDep
+from service.catalog import DIGITS
+from service.dependencies import DigitModelName, serving, settings_of
 from service.digits import classify, pixel_size
 from service.inputs import read_digit_inputs
 from service.openapi import error_responses
@@ -19,9 +20,7 @@ router = APIRouter(tags=["digits"])
     response_model=DigitPrediction | DigitBatchPrediction,
     responses=error_responses(400, 404, 413, 415, 422, 429, 503),
 )
-async def predict_digit(
-    request: Request, model: DigitModelDep, settings: SettingsDep
-) -> OrjsonResponse:
+async def predict_digit(request: Request, model: DigitModelName = None) -> OrjsonResponse:
     """Classify one or several handwritten digits (0–9).
 
     Send any of:
@@ -33,6 +32,8 @@ async def predict_digit(
     - JSON `{"instances": [...]}` with up to `SERVING_MAX_BATCH_SIZE` (64) pixels/image objects,
       answered as `{"predictions": [...]}` in the same order.
     """
-    inputs = await read_digit_inputs(request, pixel_size(model), settings.max_batch_size)
-    predictions = await classify(model, inputs.pixels)
-    return OrjsonResponse(prediction_body(predictions, inputs.batched, model.ref))
+    with serving(request, DIGITS, model) as version:
+        max_instances = settings_of(request).max_batch_size
+        inputs = await read_digit_inputs(request, pixel_size(version), max_instances)
+        predictions = await classify(version, inputs.pixels)
+        return OrjsonResponse(prediction_body(predictions, inputs.batched, version.ref))

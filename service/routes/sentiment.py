@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from service.dependencies import SentimentModelDep, SettingsDep
+from service.catalog import SENTIMENT
+from service.dependencies import SentimentModelName, serving, settings_of
 from service.inputs import read_texts
 from service.openapi import error_responses
 from service.responses import OrjsonResponse, prediction_body
@@ -19,9 +20,7 @@ router = APIRouter(tags=["sentiment"])
     response_model=SentimentPrediction | SentimentBatchPrediction,
     responses=error_responses(404, 413, 415, 422, 429, 503),
 )
-async def sentiment(
-    request: Request, model: SentimentModelDep, settings: SettingsDep
-) -> OrjsonResponse:
+async def sentiment(request: Request, model: SentimentModelName = None) -> OrjsonResponse:
     """Score English movie reviews: `score` is P(positive), `label` is positive when it is ≥ 0.5.
 
     Send `{"text": "..."}`, or `{"texts": [...]}` (up to `SERVING_MAX_BATCH_SIZE`, 64) for
@@ -30,6 +29,8 @@ async def sentiment(
     scored (reviews tend to end on their verdict). Texts over `SERVING_MAX_TEXT_CHARS` characters
     (100 000) are refused with 413.
     """
-    inputs = await read_texts(request, settings.max_batch_size, settings.max_text_chars)
-    predictions = await score(model, inputs.texts)
-    return OrjsonResponse(prediction_body(predictions, inputs.batched, model.ref))
+    with serving(request, SENTIMENT, model) as version:
+        settings = settings_of(request)
+        inputs = await read_texts(request, settings.max_batch_size, settings.max_text_chars)
+        predictions = await score(version, inputs.texts)
+        return OrjsonResponse(prediction_body(predictions, inputs.batched, version.ref))

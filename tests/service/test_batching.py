@@ -130,20 +130,29 @@ def test_requests_queued_while_the_model_is_busy_ride_in_one_batch_and_get_their
         np.testing.assert_allclose(result["y"], single, rtol=1e-6)
 
 
-def test_with_company_the_batcher_waits_within_the_window_for_stragglers() -> None:
+def test_the_batcher_waits_within_the_window_for_requests_on_their_way() -> None:
     recorder, model = Recorder(), Model(hold_first=True)
 
     async def scenario() -> None:
         batcher = DynamicBatcher("m", model.run, config(max_queue_delay_s=5.0), recorder)
         batcher.start()
+        parsed = asyncio.Event()
+
+        async def admitted_then_parsed() -> Tensors:
+            with batcher.admission():  # admitted before its body is read, as routes do
+                await parsed.wait()
+                return await batcher.infer(rows(3, 4, 5, 6, 7, 8))  # fills the batch to 8
+
         first = asyncio.create_task(batcher.infer(rows(0)))
         await started(model)
         early = [asyncio.create_task(batcher.infer(rows(i))) for i in (1, 2)]
+        late = asyncio.create_task(admitted_then_parsed())
+        await asyncio.sleep(0)
         model.gate.set()
         while len(recorder.batches) < 1:
             await asyncio.sleep(0.001)
-        await asyncio.sleep(0.05)  # the batcher holds [1, 2] and waits for more
-        late = asyncio.create_task(batcher.infer(rows(3, 4, 5, 6, 7, 8)))  # fills the batch to 8
+        await asyncio.sleep(0.05)  # the batcher holds [1, 2] and waits for the one on its way
+        parsed.set()
         await asyncio.gather(first, *early, late)
         await batcher.stop(1)
 
@@ -151,6 +160,70 @@ def test_with_company_the_batcher_waits_within_the_window_for_stragglers() -> No
     assert model.batch_rows == [1, 8]
     assert recorder.batches[1].requests == 3
     assert recorder.batches[1].gather_wait_s > 0
+
+
+def test_with_nobody_on_the_way_a_batch_goes_at_once() -> None:
+    """A closed-loop client pool: everyone is queued, so waiting for more could only stall."""
+    recorder, model = Recorder(), Model(hold_first=True)
+
+    async def scenario() -> None:
+        batcher = DynamicBatcher("m", model.run, config(max_queue_delay_s=30.0), recorder)
+        batcher.start()
+        first = asyncio.create_task(batcher.infer(rows(0)))
+        await started(model)
+        queued = [asyncio.create_task(batcher.infer(rows(i))) for i in (1, 2, 3)]
+        await asyncio.sleep(0)
+        model.gate.set()
+        await asyncio.gather(first, *queued)
+        await batcher.stop(1)
+
+    run(scenario)
+    assert model.batch_rows == [1, 3]
+    assert recorder.batches[1].gather_wait_s == 0.0
+
+
+def test_a_request_that_gives_up_on_its_way_stops_the_wait() -> None:
+    recorder, model = Recorder(), Model(hold_first=True)
+
+    async def scenario() -> None:
+        # A 30 s window and a 20 s test timeout: if the batcher kept waiting, the test would fail.
+        batcher = DynamicBatcher("m", model.run, config(max_queue_delay_s=30.0), recorder)
+        batcher.start()
+        first = asyncio.create_task(batcher.infer(rows(0)))
+        await started(model)
+        queued = [asyncio.create_task(batcher.infer(rows(i))) for i in (1, 2)]
+        with batcher.admission():  # a request whose body turns out to be invalid
+            await asyncio.sleep(0)
+            model.gate.set()
+            while len(recorder.batches) < 1:
+                await asyncio.sleep(0.001)
+            await asyncio.sleep(0.02)
+        await asyncio.gather(first, *queued)
+        await batcher.stop(1)
+
+    run(scenario)
+    assert model.batch_rows == [1, 2]
+
+
+def test_batches_expected_to_be_quick_run_on_the_event_loop() -> None:
+    threads: list[str] = []
+
+    def run_model(feeds: Tensors) -> Tensors:
+        threads.append(threading.current_thread().name)
+        return {"y": feeds["x"] @ WEIGHTS, "id": feeds["id"]}
+
+    async def scenario() -> None:
+        batcher = DynamicBatcher("m", run_model, config(inline_below_s=60.0))
+        batcher.start()
+        for i in range(3):
+            await batcher.infer(rows(i))
+        await batcher.stop(1)
+
+    run(scenario)
+    loop_thread = threading.current_thread().name
+    # The first batch has no measured rate yet, so it goes to the inference thread.
+    assert threads[0].startswith("infer-m")
+    assert threads[1:] == [loop_thread, loop_thread]
 
 
 def test_batches_never_exceed_max_batch_size_and_big_requests_are_split() -> None:
@@ -174,25 +247,53 @@ def test_a_full_queue_refuses_with_a_retry_after_from_the_service_rate() -> None
     errors: list[Overloaded] = []
 
     async def scenario() -> None:
-        batcher = DynamicBatcher("m", model.run, config(queue_capacity=3), recorder)
+        batcher = DynamicBatcher("m", model.run, config(queue_capacity=2), recorder)
         batcher.start()
         running = asyncio.create_task(batcher.infer(rows(0)))
         await started(model)
-        queued = asyncio.create_task(batcher.infer(rows(1, 2, 3)))
+        # Capacity counts requests: a 3-row request holds one place, like a 1-row one.
+        queued = [
+            asyncio.create_task(batcher.infer(rows(1, 2, 3))),
+            asyncio.create_task(batcher.infer(rows(4))),
+        ]
         await asyncio.sleep(0)
-        try:
-            await batcher.infer(rows(4))
-        except Overloaded as exc:
-            errors.append(exc)
+        assert batcher.queued_requests == 2
+        with pytest.raises(Overloaded) as before_body, batcher.admission():
+            pass
+        with pytest.raises(Overloaded) as at_infer:
+            await batcher.infer(rows(5))
+        errors.extend([before_body.value, at_infer.value])
+        model.gate.set()
+        await asyncio.gather(running, *queued)
+        with batcher.admission():  # drained: admits again
+            pass
+        await batcher.stop(1)
+
+    run(scenario)
+    assert len(errors) == 2, "the pre-body check and infer itself both refuse"
+    assert all(error.status_code == 429 for error in errors)
+    assert all((error.retry_after_s or 0) >= 1 for error in errors)
+    assert "2 requests queued" in errors[0].message
+    assert recorder.shed_reasons == ["queue_full", "queue_full"]
+
+
+def test_a_request_over_the_batch_size_holds_one_place_per_batch() -> None:
+    recorder, model = Recorder(), Model(hold_first=True)
+
+    async def scenario() -> None:
+        batcher = DynamicBatcher("m", model.run, config(queue_capacity=2), recorder)
+        batcher.start()
+        running = asyncio.create_task(batcher.infer(rows(0)))
+        await started(model)
+        queued = asyncio.create_task(batcher.infer(rows(1)))
+        await asyncio.sleep(0)
+        with pytest.raises(Overloaded):
+            await batcher.infer(rows(*range(10, 19)))  # 9 rows = 2 batches of 8: 1 + 2 > 2
         model.gate.set()
         await asyncio.gather(running, queued)
         await batcher.stop(1)
 
     run(scenario)
-    assert len(errors) == 1
-    assert errors[0].status_code == 429
-    assert (errors[0].retry_after_s or 0) >= 1
-    assert "3 rows queued" in errors[0].message
     assert recorder.shed_reasons == ["queue_full"]
 
 

@@ -306,13 +306,18 @@ def test_a_full_queue_answers_429_with_retry_after(tiny_repository: Path, gate: 
         running = pool.submit(post)
         assert gate.entered.wait(10)
         queued = pool.submit(post)
-        _wait_for_queue(test_client, "digits-cnn", rows=1)
+        _wait_for_queue(test_client, "digits-cnn", requests=1)
         refused = post()
+        # Admission comes before the body is read: even a body that is not JSON gets the 429.
+        unread = test_client.post(
+            "/predict/digit", content=b"{not json", headers={"Content-Type": "application/json"}
+        )
         gate.open.set()
         assert running.result().status_code == 200
         assert queued.result().status_code == 200
     assert "queued" in assert_error(refused, 429, "overloaded")
     assert int(refused.headers["retry-after"]) >= 1
+    assert_error(unread, 429, "overloaded")
 
 
 def test_a_request_past_its_deadline_answers_503(tiny_repository: Path, gate: Gate) -> None:
@@ -322,7 +327,7 @@ def test_a_request_past_its_deadline_answers_503(tiny_repository: Path, gate: Ga
         running = pool.submit(post)
         assert gate.entered.wait(10)
         late = pool.submit(post)
-        _wait_for_queue(test_client, "digits-cnn", rows=1)
+        _wait_for_queue(test_client, "digits-cnn", requests=1)
         time.sleep(0.3)
         gate.open.set()
         assert running.result().status_code == 200
@@ -331,9 +336,9 @@ def test_a_request_past_its_deadline_answers_503(tiny_repository: Path, gate: Ga
     assert "retry-after" in expired.headers
 
 
-def _wait_for_queue(client: TestClient, model: str, rows: int) -> None:
-    line = f'serving_batch_queue_depth{{model="{model}"}} {float(rows)}'
+def _wait_for_queue(client: TestClient, model: str, requests: int) -> None:
+    line = f'serving_batch_queue_depth{{model="{model}"}} {float(requests)}'
     deadline = time.monotonic() + 10
     while line not in client.get("/metrics").text:
-        assert time.monotonic() < deadline, f"queue of {model} never reached {rows} rows"
+        assert time.monotonic() < deadline, f"queue of {model} never reached {requests} requests"
         time.sleep(0.01)
