@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from service.app import create_app
 from service.logs import configure_logging
 from service.responses import OrjsonResponse
+from service.server import shared_metrics_dir
 from service.settings import Settings
 
 NOOP_PATH = "/noop"
@@ -51,9 +52,10 @@ def main() -> None:
         "timeout_graceful_shutdown": round(settings.drain_timeout_s),
     }
     if settings.workers > 1:
-        uvicorn.run(
-            "loadtest.noop_app:app_from_env", factory=True, workers=settings.workers, **options
-        )
+        with shared_metrics_dir():  # as the service does: workers write metrics to shared files
+            uvicorn.run(
+                "loadtest.noop_app:app_from_env", factory=True, workers=settings.workers, **options
+            )
     else:
         uvicorn.run(create_noop_app(settings), **options)
 

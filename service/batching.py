@@ -71,6 +71,8 @@ class BatchObserver(Protocol):
 
     def shed(self, model: str, reason: str) -> None: ...
 
+    def queued(self, model: str, requests: int) -> None: ...
+
 
 @dataclass(eq=False)
 class _Request:
@@ -129,6 +131,7 @@ class DynamicBatcher:
         for request in [*self._running, *self._pending]:
             _fail(request, NotReady(f"model {self.name} is shutting down", retry_after_s=1))
         self._pending.clear()
+        self._report_queue()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def infer(self, feeds: Tensors) -> Tensors:
@@ -151,6 +154,7 @@ class DynamicBatcher:
             futures.append(future)
         self._on_the_way.discard(asyncio.current_task())
         self._arrived.set()
+        self._report_queue()
         if len(futures) == 1:
             return await futures[0]
         parts = await asyncio.gather(*futures)
@@ -198,6 +202,7 @@ class DynamicBatcher:
     async def _serve(self) -> None:
         while True:
             batch, gather_wait_s = await self._gather()
+            self._report_queue()
             if not batch:
                 continue
             self._running = batch
@@ -306,6 +311,10 @@ class DynamicBatcher:
     def _shed(self, reason: str) -> None:
         if self._observer is not None:
             self._observer.shed(self.name, reason)
+
+    def _report_queue(self) -> None:
+        if self._observer is not None:
+            self._observer.queued(self.name, len(self._pending))
 
 
 def _rows(feeds: Tensors) -> int:

@@ -1,11 +1,20 @@
-"""Prometheus metrics, in a registry of the app's own so that tests can build several apps."""
+"""Prometheus metrics, in a registry of the app's own so that tests can build several apps.
+
+With several worker processes (`SERVING_WORKERS`), `service.server` points
+PROMETHEUS_MULTIPROC_DIR at a shared folder before the workers start: each worker then writes its
+values to files there, and a scrape of any worker reads all of them (prometheus_client's
+multiprocess mode), so /metrics always describes the whole server, not whichever worker answered.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import re
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from service.batching import BatchRecord
 
@@ -28,12 +37,17 @@ LATENCY_BUCKETS = (
     10.0,
 )
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+_LIVE_GAUGE_FILE = re.compile(r"gauge_live\w+?_(\d+)\.db")
 
 
 class Metrics:
     """Every instrument the service exposes at /metrics; also the batchers' observer."""
 
     def __init__(self) -> None:
+        self.shared_dir = os.environ.get(MULTIPROCESS_DIR)
+        if self.shared_dir:
+            _forget_dead_workers(Path(self.shared_dir))
         self.registry = CollectorRegistry()
         labels = ("endpoint", "model", "status")
         self.requests = Counter(
@@ -46,8 +60,12 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        # Gauges say how workers combine: summed over live workers, or the least ready one.
         self.in_flight = Gauge(
-            "serving_requests_in_flight", "HTTP requests being handled", registry=self.registry
+            "serving_requests_in_flight",
+            "HTTP requests being handled",
+            registry=self.registry,
+            multiprocess_mode="livesum",
         )
         self.inference_latency = Histogram(
             "serving_inference_duration_seconds",
@@ -68,6 +86,7 @@ class Metrics:
             "requests waiting for a batch",
             ("model",),
             registry=self.registry,
+            multiprocess_mode="livesum",
         )
         self.queue_wait = Histogram(
             "serving_queue_wait_seconds",
@@ -84,9 +103,10 @@ class Metrics:
         )
         self.model_ready = Gauge(
             "serving_model_ready",
-            "1 when the model is loaded, verified and warm",
+            "1 when the model is loaded, verified and warm (in every worker)",
             ("model",),
             registry=self.registry,
+            multiprocess_mode="livemin",
         )
 
     def observe_request(self, endpoint: str, model: str, status: int, seconds: float) -> None:
@@ -95,9 +115,9 @@ class Metrics:
         self.requests.labels(*labels).inc()
         self.request_latency.labels(*labels).observe(seconds)
 
-    def watch_queue(self, model: str, depth: Callable[[], float]) -> None:
-        """Read a model's queue depth at scrape time instead of updating a gauge per request."""
-        self.queue_depth.labels(model).set_function(depth)
+    def queued(self, model: str, requests: int) -> None:
+        """BatchObserver: a model's queue depth changed."""
+        self.queue_depth.labels(model).set(requests)
 
     def batch_done(self, model: str, record: BatchRecord) -> None:
         """BatchObserver: one batch ran."""
@@ -112,5 +132,25 @@ class Metrics:
         self.shed_requests.labels(model, reason).inc()
 
     def render(self) -> bytes:
-        """The Prometheus text exposition."""
-        return generate_latest(self.registry)
+        """The Prometheus text exposition: of every worker when there are several."""
+        if not self.shared_dir:
+            return generate_latest(self.registry)
+        workers = CollectorRegistry()
+        MultiProcessCollector(workers, path=self.shared_dir)
+        return generate_latest(workers)
+
+
+def _forget_dead_workers(folder: Path) -> None:
+    """Drop the live-gauge files of workers that have exited (a restarted worker's predecessor)."""
+    pids = {
+        int(m.group(1))
+        for p in folder.glob("gauge_live*.db")
+        if (m := _LIVE_GAUGE_FILE.fullmatch(p.name))
+    }
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            mark_process_dead(pid, str(folder))
+        except PermissionError:  # alive, owned by someone else
+            continue

@@ -171,9 +171,7 @@ class ModelRegistry:
         """
         if self.draining:  # shut down while this version loaded: start nothing new
             return
-        batcher = version.batcher
-        batcher.start()
-        self.metrics.watch_queue(served.name, lambda: batcher.queued_requests)
+        version.batcher.start()
         previous, served.current = served.current, version
         served.status, served.error, served.rejected = "ready", None, None
         self.metrics.model_ready.labels(served.name).set(1)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import shutil
 import signal
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -15,6 +20,7 @@ from fastapi import FastAPI
 from service.app import create_app
 from service.draining import DrainGate
 from service.logs import configure_logging
+from service.metrics import MULTIPROCESS_DIR
 from service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -106,6 +112,29 @@ def app_from_env() -> FastAPI:
     return create_app(settings)
 
 
+@contextlib.contextmanager
+def shared_metrics_dir() -> Iterator[Path]:
+    """A folder for the workers' metrics, in the environment they inherit, emptied on exit.
+
+    An operator's PROMETHEUS_MULTIPROC_DIR is used (and cleared of a previous run's files) but kept.
+    """
+    given = os.environ.get(MULTIPROCESS_DIR)
+    folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="serving-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROCESS_DIR] = str(folder)
+    try:
+        yield folder
+    finally:
+        if given:
+            for written in folder.glob("*.db"):
+                written.unlink()
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+            del os.environ[MULTIPROCESS_DIR]
+
+
 def serve(settings: Settings) -> None:
     """Serve until stopped."""
     configure_logging(settings.log_level, settings.log_format)
@@ -119,7 +148,10 @@ def serve(settings: Settings) -> None:
     if settings.workers > 1:
         # Each worker process builds its own app and sessions from SERVING_* variables; the drain
         # period needs a single process (scale GPU serving by replicas rather than workers).
-        uvicorn.run("service.server:app_from_env", factory=True, workers=settings.workers, **common)
+        with shared_metrics_dir():
+            uvicorn.run(
+                "service.server:app_from_env", factory=True, workers=settings.workers, **common
+            )
         return
     app = create_app(settings)
     server = DrainingServer(

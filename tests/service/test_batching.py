@@ -31,12 +31,16 @@ class Recorder:
     def __init__(self) -> None:
         self.batches: list[BatchRecord] = []
         self.shed_reasons: list[str] = []
+        self.depths: list[int] = []
 
     def batch_done(self, model: str, record: BatchRecord) -> None:
         self.batches.append(record)
 
     def shed(self, model: str, reason: str) -> None:
         self.shed_reasons.append(reason)
+
+    def queued(self, model: str, requests: int) -> None:
+        self.depths.append(requests)
 
 
 class Model:
@@ -275,6 +279,8 @@ def test_a_full_queue_refuses_with_a_retry_after_from_the_service_rate() -> None
     assert all((error.retry_after_s or 0) >= 1 for error in errors)
     assert "2 requests queued" in errors[0].message
     assert recorder.shed_reasons == ["queue_full", "queue_full"]
+    assert max(recorder.depths) == 2
+    assert recorder.depths[-1] == 0, "the gauge returns to 0 once the queue drains"
 
 
 def test_a_request_over_the_batch_size_holds_one_place_per_batch() -> None:
