@@ -1,26 +1,20 @@
-"""Running the app under uvicorn, with a drain period on SIGTERM (`python -m service`)."""
+"""One server process: the app under uvicorn, with a drain period on SIGTERM."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import shutil
 import signal
-import tempfile
+import socket
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
-from service.app import create_app
 from service.draining import DrainGate
-from service.logs import configure_logging
-from service.metrics import MULTIPROCESS_DIR
 from service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -48,12 +42,14 @@ class DrainingServer(uvicorn.Server):
         on_drain: Callable[[], None],
         grace_s: float,
         timeout_s: float,
+        supervisor_pid: int | None = None,
     ) -> None:
         super().__init__(config)
         self.gate = gate
         self.on_drain = on_drain
         self.grace_s = grace_s
         self.timeout_s = timeout_s
+        self.supervisor_pid = supervisor_pid
         self.drain_started: float | None = None
         self.refuse_at: float | None = None
         self._announced = False
@@ -69,6 +65,9 @@ class DrainingServer(uvicorn.Server):
         super().handle_exit(sig, frame)
 
     async def on_tick(self, counter: int) -> bool:
+        if self.supervisor_pid is not None and os.getppid() != self.supervisor_pid:
+            self.handle_exit(signal.SIGTERM, None)  # orphaned: drain as if told to stop
+            self.supervisor_pid = None
         if self.refuse_at is not None and not self.should_exit:
             self.should_exit = self._drained(time.monotonic())
         return await super().on_tick(counter)
@@ -105,65 +104,35 @@ class DrainingServer(uvicorn.Server):
         return False
 
 
-def app_from_env() -> FastAPI:
-    """App factory for uvicorn worker processes (`workers > 1`): settings from the environment."""
-    settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
-    return create_app(settings)
+def run_server(
+    settings: Settings,
+    app: FastAPI,
+    sockets: list[socket.socket] | None = None,
+    supervisor_pid: int | None = None,
+) -> bool:
+    """Serve `app` in this process until it has drained; False if it never started serving.
 
-
-@contextlib.contextmanager
-def shared_metrics_dir() -> Iterator[Path]:
-    """A folder for the workers' metrics, in the environment they inherit, emptied on exit.
-
-    An operator's PROMETHEUS_MULTIPROC_DIR is used (and cleared of a previous run's files) but kept.
+    Binds `settings.host:port` itself unless given `sockets`. `supervisor_pid`: the process that
+    started this one as a worker; should it vanish, this one drains and exits rather than linger.
     """
-    given = os.environ.get(MULTIPROCESS_DIR)
-    folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="serving-metrics-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob("*.db"):
-        stale.unlink()
-    os.environ[MULTIPROCESS_DIR] = str(folder)
-    try:
-        yield folder
-    finally:
-        if given:
-            for written in folder.glob("*.db"):
-                written.unlink()
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
-            del os.environ[MULTIPROCESS_DIR]
+    server = DrainingServer(
+        uvicorn.Config(app, **uvicorn_options(settings)),
+        gate=app.state.drain_gate,
+        on_drain=app.state.registry.begin_drain,
+        grace_s=settings.drain_grace_s,
+        timeout_s=settings.drain_timeout_s,
+        supervisor_pid=supervisor_pid,
+    )
+    server.run(sockets=sockets)
+    return server.started
 
 
-def serve(settings: Settings) -> None:
-    """Serve until stopped."""
-    configure_logging(settings.log_level, settings.log_format)
-    common: dict[str, Any] = {
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The uvicorn settings every server process uses."""
+    return {
         "host": settings.host,
         "port": settings.port,
         "log_config": None,  # keep our handlers; the access log line comes from our middleware
         "access_log": False,
         "timeout_graceful_shutdown": round(settings.drain_timeout_s),
     }
-    if settings.workers > 1:
-        # Each worker process builds its own app and sessions from SERVING_* variables; the drain
-        # period needs a single process (scale GPU serving by replicas rather than workers).
-        with shared_metrics_dir():
-            uvicorn.run(
-                "service.server:app_from_env", factory=True, workers=settings.workers, **common
-            )
-        return
-    app = create_app(settings)
-    server = DrainingServer(
-        uvicorn.Config(app, **common),
-        gate=app.state.drain_gate,
-        on_drain=app.state.registry.begin_drain,
-        grace_s=settings.drain_grace_s,
-        timeout_s=settings.drain_timeout_s,
-    )
-    server.run()
-
-
-def main() -> None:
-    """`python -m service`."""
-    serve(Settings())

@@ -141,9 +141,15 @@ def keep_posting(base_url: str, stop: threading.Event, attempts: list[Attempt]) 
 
 
 @pytest.mark.e2e
-def test_sigterm_under_load_drops_no_admitted_request(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_under_load_drops_no_admitted_request(tmp_path: Path, workers: int) -> None:
+    """With several workers the supervisor gets the SIGTERM and every worker drains the same way."""
     repository = build_repository(tmp_path / "models", ("digits-cnn",), slow=True)
-    env = {"SERVING_DRAIN_GRACE_S": str(GRACE_S), "SERVING_DRAIN_TIMEOUT_S": str(TIMEOUT_S)}
+    env = {
+        "SERVING_DRAIN_GRACE_S": str(GRACE_S),
+        "SERVING_DRAIN_TIMEOUT_S": str(TIMEOUT_S),
+        "SERVING_WORKERS": str(workers),
+    }
     stop = threading.Event()
     attempts: list[Attempt] = []
     with server_process(repository, tmp_path / "server.log", **env) as (process, base_url):
@@ -194,4 +200,4 @@ def test_sigterm_under_load_drops_no_admitted_request(tmp_path: Path) -> None:
             assert attempt.retry_after is not None, report
             assert int(attempt.retry_after) >= 1, report
     assert exited - signalled < GRACE_S + TIMEOUT_S, report
-    assert "drained: no request in flight" in log
+    assert log.count("drained: no request in flight") == workers

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -12,13 +19,14 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.metrics import MULTIPROCESS_DIR
-from service.server import shared_metrics_dir
+from service.processes import shared_metrics_dir
 from tests.service.conftest import server_process
 
 pytestmark = pytest.mark.e2e
 
 BLANK = [[0] * 28 for _ in range(28)]
 WORKERS = 2
+CONNECTIONS = 20
 
 
 def test_every_scrape_counts_the_requests_of_every_worker(
@@ -30,7 +38,7 @@ def test_every_scrape_counts_the_requests_of_every_worker(
         sent = 0
         # A fresh connection per request, so the kernel hands them to either worker; keep going
         # until the access log shows both answered (the test is moot otherwise).
-        while len(_predict_pids(log)) < WORKERS:
+        while len(set(_predict_log_pids(log))) < WORKERS:
             assert sent < 2000, "one worker answered everything"
             for _ in range(20):
                 answer = httpx.post(f"{base_url}/predict/digit", json={"pixels": BLANK})
@@ -80,16 +88,109 @@ def test_an_operators_metrics_folder_is_cleared_but_kept(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
-def _predict_pids(log: Path) -> set[int]:
-    pids = set()
-    for line in log.read_text().splitlines():
-        if line.startswith("{"):
-            entry = orjson.loads(line)
-            if entry.get("path") == "/predict/digit":
-                pids.add(entry["pid"])
-    return pids
+def _log_entries(log: Path) -> list[dict[str, object]]:
+    return [orjson.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+
+
+def _predict_log_pids(log: Path) -> list[int]:
+    """The pid of each access-log line of /predict/digit."""
+    return [int(e["pid"]) for e in _log_entries(log) if e.get("path") == "/predict/digit"]
 
 
 def _metrics(base_url: str) -> dict[str, Metric]:
     text = httpx.get(f"{base_url}/metrics").text
     return {family.name: family for family in text_string_to_metric_families(text)}
+
+
+def test_connections_spread_over_the_workers(tiny_repository: Path, tmp_path: Path) -> None:
+    """Each worker listens on its own SO_REUSEPORT socket: a burst of connections is shared."""
+    log = tmp_path / "server.log"
+    env = {"SERVING_WORKERS": str(WORKERS), "SERVING_MODELS": "digits-cnn"}
+    with (
+        server_process(tiny_repository, log, **env) as (_, base_url),
+        ThreadPoolExecutor(CONNECTIONS) as pool,
+    ):
+        answers = list(pool.map(lambda _: _post_digit(base_url), range(CONNECTIONS)))
+    assert answers == [200] * CONNECTIONS
+    per_worker = Counter(_predict_log_pids(log))
+    # Kernel hashing: a worker getting fewer than 2 of 20 has a probability of about 4e-5.
+    assert len(per_worker) == WORKERS, per_worker
+    assert min(per_worker.values()) >= 2, per_worker
+
+
+def test_a_worker_that_dies_is_replaced(tiny_repository: Path, tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    env = {"SERVING_WORKERS": str(WORKERS), "SERVING_MODELS": "digits-cnn"}
+    with server_process(tiny_repository, log, **env) as (_, base_url):
+        first = _worker_pids(log)
+        os.kill(first[0], signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while "starting another" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.1)
+        # Until the replacement is ready, the surviving worker answers.
+        while time.monotonic() < deadline:
+            answered = [_post_digit(base_url) for _ in range(10)]
+            assert answered == [200] * 10
+            if len(set(_predict_log_pids(log)) - set(first)) == 1:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the replacement worker never answered")
+
+
+def test_workers_drain_and_exit_when_the_supervisor_is_killed(
+    tiny_repository: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "server.log"
+    env = {"SERVING_WORKERS": str(WORKERS), "SERVING_MODELS": "digits-cnn"}
+    with server_process(tiny_repository, log, **env) as (process, _):
+        pids = _worker_pids(log)
+        process.kill()
+        process.wait(10)
+        deadline = time.monotonic() + 30
+        while any(_alive(pid) for pid in pids):
+            assert time.monotonic() < deadline, "orphaned workers kept running"
+            time.sleep(0.1)
+
+
+def test_a_taken_port_stops_every_worker_with_an_error(
+    tiny_repository: Path, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = os.environ | {
+            "SERVING_MODEL_REPOSITORY": str(tiny_repository),
+            "SERVING_PORT": str(port),
+            "SERVING_WORKERS": str(WORKERS),
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "service"], env=env, capture_output=True, timeout=120
+        )
+    assert done.returncode == 1
+    assert b"cannot listen" in done.stderr + done.stdout
+
+
+def _post_digit(base_url: str) -> int:
+    with httpx.Client(base_url=base_url, trust_env=False, timeout=30) as http:
+        return http.post("/predict/digit", json={"pixels": BLANK}).status_code
+
+
+def _worker_pids(log: Path) -> list[int]:
+    for entry in _log_entries(log):
+        message = str(entry.get("message", ""))
+        if message.startswith("supervisor") and "started" in message:
+            return [int(pid) for pid in message.split(": ", 1)[1].split(", ")]
+    pytest.fail(f"no supervisor line in the log:\n{log.read_text()[-2000:]}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); it has exited if /proc says so.
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "\nState:\tZ" not in status.read_text()
