@@ -80,6 +80,8 @@ def render(results: Results, found: list[Check]) -> str:
         measurement_table(results["measurements"]),
         "## Compute ceiling: raw onnxruntime, in process",
         ceiling_table(results["ceilings"]) if results["ceilings"] else "Not measured.",
+        "## Where a digit request's time goes",
+        cost_text(results),
         "## Overload",
         overload_text(results["measurements"]),
         "## Re-running",
@@ -109,6 +111,32 @@ def method(results: Results) -> str:
     settings = ", ".join(f"`SERVING_{k.upper()}={v}`" for k, v in results["settings"].items())
     return METHOD.format(
         **results["parameters"], settings=settings, samples=BODY_SAMPLES, count=GENERATE_COUNT
+    )
+
+
+def cost_text(results: Results) -> str:
+    """CPU per request at the peaks, machine-wide, against the CNN's own compute."""
+    measurements = results["measurements"]
+    noop, digit = peak(measurements, "noop", "noop"), peak(measurements, "service", "digit-pixels")
+    if noop is None or digit is None:
+        return "Not measured."
+    cores = int(results["machine"]["nproc"])
+    noop_us, digit_us = (cores * 1e6 / m.throughput for m in (noop, digit))
+    compute = next(
+        (c for c in results["ceilings"] if (c.model, c.batch_size) == ("digits-cnn", 16)), None
+    )
+    compute_text = (
+        f" The CNN itself costs at most {cores * 1e6 / compute.samples_per_s:.0f} core-µs a digit "
+        "in batches of 16 (the compute ceiling, run on every core);"
+        if compute
+        else ""
+    )
+    return (
+        f"At their peaks the machine spends {noop_us:.0f} core-µs per no-op request and "
+        f"{digit_us:.0f} per digit ({cores} cores ÷ requests/s, the load driver's share "
+        f"included): {digit_us - noop_us:.0f} more.{compute_text} the rest is Python on the "
+        "request path: JSON into numpy and its checks, the batcher's queue and futures, the "
+        f"answer. 0.70× the no-op leaves {noop_us / 0.7 - noop_us:.0f} core-µs for all of it."
     )
 
 
