@@ -44,12 +44,14 @@ test: $(VENV)/.dev ## Lint, then run every test (installs Chromium for the demo-
 		>/dev/null || echo "wrk missing and not root: the wrk tests will be skipped"; }
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 	$(VENV)/bin/hadolint --config deploy/hadolint.yaml Dockerfile
 	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.dev ## Check style with ruff and the Dockerfile with hadolint
+lint: $(VENV)/.dev ## Check style with ruff, types with mypy, the Dockerfile with hadolint
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 	$(VENV)/bin/hadolint --config deploy/hadolint.yaml Dockerfile
 
 format: $(VENV)/.dev ## Apply ruff's fixes and formatting

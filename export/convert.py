@@ -15,10 +15,10 @@ import keras
 import onnx
 import tensorflow as tf
 
-from export.repository import BATCH_AXIS, TensorSpec
+from export.repository import BATCH_AXIS, Dtype, TensorSpec
 
 DEFAULT_OPSET = 17
-_DTYPES = {
+_DTYPES: dict[int, Dtype] = {
     onnx.TensorProto.FLOAT: "float32",
     onnx.TensorProto.FLOAT16: "float16",
     onnx.TensorProto.INT64: "int64",
@@ -76,7 +76,7 @@ def tensor_specs(values: list[onnx.ValueInfoProto]) -> list[TensorSpec]:
     return [
         TensorSpec(
             name=value.name,
-            dtype=_DTYPES[value.type.tensor_type.elem_type],  # type: ignore[arg-type]
+            dtype=_DTYPES[value.type.tensor_type.elem_type],
             shape=[dim.dim_param or dim.dim_value for dim in value.type.tensor_type.shape.dim],
         )
         for value in values

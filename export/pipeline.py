@@ -169,7 +169,7 @@ def export(request: ExportRequest) -> ModelMetadata:
         architecture=model.name,
         inputs=convert.tensor_specs(list(proto.graph.input)),
         outputs=convert.tensor_specs(list(proto.graph.output)),
-        labels=report["labels"],  # type: ignore[arg-type]
+        labels=report["labels"],
         preprocessing=family.preprocessing,
         training_config={
             **report["config"],  # type: ignore[dict-item]

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 METADATA_FILE = "metadata.json"
 ONNX_FILE = "model.onnx"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
+Dtype = Literal["float32", "float16", "int64"]
 BATCH_AXIS = "batch"
 
 Task = Literal["digit-classification", "sentiment", "digit-generation"]
@@ -30,7 +31,7 @@ class TensorSpec(_Strict):
     """One named model input or output; `shape` holds BATCH_AXIS for the dynamic batch axis."""
 
     name: str
-    dtype: Literal["float32", "float16", "int64"]
+    dtype: Dtype
     shape: list[int | str]
 
     def shape_for(self, batch: int) -> tuple[int, ...]:

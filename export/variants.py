@@ -95,7 +95,7 @@ def build(
     except Exception as error:  # converters and onnxruntime raise many types; all mean "no"
         target.unlink(missing_ok=True)
         return Variant(
-            precision=precision,  # type: ignore[arg-type]
+            precision=precision,
             file=target.name,
             sha256="",
             size_bytes=0,
@@ -109,7 +109,7 @@ def build(
     delta = None if accuracy is None else accuracy - baseline_accuracy
     kept = delta is not None and delta >= -MAX_ACCURACY_DROP
     variant = Variant(
-        precision=precision,  # type: ignore[arg-type]
+        precision=precision,
         file=target.name,
         sha256=sha256_file(target),
         size_bytes=target.stat().st_size,

@@ -179,7 +179,8 @@ def _listening_pid(url: str) -> int | None:
     port = urlsplit(url).port
     for connection in psutil.net_connections(kind="tcp"):
         if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port:
-            return connection.pid
+            pid: int | None = connection.pid
+            return pid
     return None
 
 

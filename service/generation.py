@@ -54,7 +54,9 @@ async def generate(
     outputs = await model.infer(feeds)
     images = outputs[metadata.outputs[0].name].astype(np.float32)  # (N, 28, 28, 1) in [-1, 1]
     pixels = np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
-    shown = [int(label) for label in labels] if preprocessing.conditional else [None] * count
+    shown: list[int | None] = (
+        [int(label) for label in labels] if preprocessing.conditional else [None] * count
+    )
     return GeneratedDigits(pixels.reshape(count, *pixels.shape[1:3]), shown, seed)
 
 

@@ -109,10 +109,9 @@ async def digits_from_json(
         batched = False
     where = "instances[{}]: " if batched else ""
     blobs = {i: (where.format(i), item) for i, item in enumerate(items) if isinstance(item, bytes)}
-    if blobs:
-        decoded = await asyncio.to_thread(_decode_all, blobs)
-        items = [decoded.get(i, item) for i, item in enumerate(items)]
-    pixels = items[0][np.newaxis] if len(items) == 1 else np.stack(items)
+    decoded = await asyncio.to_thread(_decode_all, blobs) if blobs else {}
+    arrays = [decoded[i] if isinstance(item, bytes) else item for i, item in enumerate(items)]
+    pixels = arrays[0][np.newaxis] if len(arrays) == 1 else np.stack(arrays)
     return DigitInputs(pixels, batched)
 
 

@@ -134,7 +134,7 @@ def _too_large(size: str, limit: BodyLimit) -> PayloadTooLarge:
 def _request_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == b"x-request-id":
-            candidate = value.decode("latin-1")
+            candidate: str = value.decode("latin-1")
             if _SAFE_ID.fullmatch(candidate):
                 return candidate
     return uuid.uuid4().hex

@@ -152,4 +152,4 @@ def example_pixels() -> list[list[int]]:
     for row in range(9, 23):
         col = 21 - (row - 9) * 9 // 13
         canvas[row, col - 1 : col + 2] = 255
-    return canvas.tolist()  # type: ignore[no-any-return]
+    return canvas.tolist()

@@ -86,7 +86,7 @@ class GAN(keras.Model):
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
 
-    def compile(self) -> None:  # type: ignore[override]
+    def compile(self) -> None:
         super().compile()
         adam = {"learning_rate": self.config.learning_rate, "beta_1": self.config.beta_1}
         self.d_optimizer = keras.optimizers.Adam(**adam)

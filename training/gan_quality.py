@@ -17,7 +17,7 @@ FEATURE_LAYER = "features"
 def sample_inputs(config: GanConfig, count: int, seed: int = SEED) -> list[np.ndarray]:
     """Fixed generator inputs: noise, and for the conditional GAN each digit in turn."""
     noise = np.random.default_rng(seed).standard_normal((count, config.latent_dim))
-    inputs = [noise.astype(np.float32)]
+    inputs: list[np.ndarray] = [noise.astype(np.float32)]
     if config.conditional:
         inputs.append(np.arange(count, dtype=np.int64) % NUM_CLASSES)
     return inputs

@@ -155,7 +155,8 @@ def _flatten_alpha(lightness: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         weight = float(alpha.sum())
         ink = float((lightness * alpha).sum()) / weight if weight else 0.0
         paper = 0.0 if ink > 127.5 else 255.0
-    return lightness * alpha + paper * (1.0 - alpha)
+    composited: np.ndarray = lightness * alpha + paper * (1.0 - alpha)
+    return composited
 
 
 # --- the MNIST recipe -------------------------------------------------------------------------
@@ -168,7 +169,7 @@ def ink_map(gray: np.ndarray) -> np.ndarray:
         raise InvalidImage("image has no ink: it is a single flat colour")
     border = _border(gray)
     paper = float(np.median(border))
-    ink = np.subtract(paper, gray, dtype=np.float32)
+    ink: np.ndarray = np.subtract(paper, gray, dtype=np.float32)
     if paper < (low + high) / 2:  # dark paper: already MNIST's light-on-dark
         np.negative(ink, out=ink)
     # Paper grain and sensor noise, measured robustly on the border (ink may touch it).
@@ -215,7 +216,8 @@ def fit_to_box(ink: np.ndarray, box: int = INK_BOX) -> np.ndarray:
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     source = Image.fromarray(np.ascontiguousarray(ink, dtype=np.float32))
     resized = np.asarray(source.resize(size, Image.Resampling.LANCZOS))
-    return np.clip(resized, 0.0, None)  # Lanczos rings slightly below zero next to strokes
+    clipped: np.ndarray = np.clip(resized, 0.0, None)  # Lanczos rings slightly below zero
+    return clipped
 
 
 def center_by_mass(pixels: np.ndarray, size: int = MNIST_SIZE) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Several worker processes (`SERVING_WORKERS`) answer as one server: /metrics covers them all."""
+"""`SERVING_WORKERS` > 1: the workers act as one server (metrics, load spread), supervised."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -29,12 +31,19 @@ WORKERS = 2
 CONNECTIONS = 20
 
 
+@contextmanager
+def workers_serving(repository: Path, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`python -m service` with WORKERS workers serving digits-cnn: the process and base URL."""
+    env = {"SERVING_WORKERS": str(WORKERS), "SERVING_MODELS": "digits-cnn"}
+    with server_process(repository, log, **env) as served:
+        yield served
+
+
 def test_every_scrape_counts_the_requests_of_every_worker(
     tiny_repository: Path, tmp_path: Path
 ) -> None:
     log = tmp_path / "server.log"
-    env = {"SERVING_WORKERS": str(WORKERS), "SERVING_MODELS": "digits-cnn"}
-    with server_process(tiny_repository, log, **env) as (_, base_url):
+    with workers_serving(tiny_repository, log) as (_, base_url):
         sent = 0
         # A fresh connection per request, so the kernel hands them to either worker; keep going
         # until the access log shows both answered (the test is moot otherwise).
@@ -105,9 +114,8 @@ def _metrics(base_url: str) -> dict[str, Metric]:
 def test_connections_spread_over_the_workers(tiny_repository: Path, tmp_path: Path) -> None:
     """Each worker listens on its own SO_REUSEPORT socket: a burst of connections is shared."""
     log = tmp_path / "server.log"
-    env = {"SERVING_WORKERS": str(WORKERS), "SERVING_MODELS": "digits-cnn"}
     with (
-        server_process(tiny_repository, log, **env) as (_, base_url),
+        workers_serving(tiny_repository, log) as (_, base_url),
         ThreadPoolExecutor(CONNECTIONS) as pool,
     ):
         answers = list(pool.map(lambda _: _post_digit(base_url), range(CONNECTIONS)))
@@ -120,8 +128,7 @@ def test_connections_spread_over_the_workers(tiny_repository: Path, tmp_path: Pa
 
 def test_a_worker_that_dies_is_replaced(tiny_repository: Path, tmp_path: Path) -> None:
     log = tmp_path / "server.log"
-    env = {"SERVING_WORKERS": str(WORKERS), "SERVING_MODELS": "digits-cnn"}
-    with server_process(tiny_repository, log, **env) as (_, base_url):
+    with workers_serving(tiny_repository, log) as (_, base_url):
         first = _worker_pids(log)
         os.kill(first[0], signal.SIGKILL)
         deadline = time.monotonic() + 60
@@ -143,8 +150,7 @@ def test_workers_drain_and_exit_when_the_supervisor_is_killed(
     tiny_repository: Path, tmp_path: Path
 ) -> None:
     log = tmp_path / "server.log"
-    env = {"SERVING_WORKERS": str(WORKERS), "SERVING_MODELS": "digits-cnn"}
-    with server_process(tiny_repository, log, **env) as (process, _):
+    with workers_serving(tiny_repository, log) as (process, _):
         pids = _worker_pids(log)
         process.kill()
         process.wait(10)
