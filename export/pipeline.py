@@ -174,6 +174,8 @@ def export(request: ExportRequest) -> ModelMetadata:
         training_config={
             **report["config"],  # type: ignore[dict-item]
             **{key: report[key] for key in ("profile", "epochs_run", "duration_s", "seed")},
+            # GANs keep their best judged epoch, which need not be the last.
+            **({"selected_epoch": report["selected_epoch"]} if "selected_epoch" in report else {}),
             "data_sha256": report["data_sha256"],
             "export_warnings": warnings,
         },

@@ -51,9 +51,15 @@ def create_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         registry.discover()
-        # Loading runs in the background so /healthz answers while a TensorRT engine builds
-        # (minutes on first start); /readyz keeps traffic away until every model is warm.
-        tasks = [asyncio.create_task(_load_then_freeze(registry), name="load-models")]
+        # One process loads in the background, so /healthz answers while a TensorRT engine builds
+        # (minutes on first start) and /readyz keeps traffic away until every model is warm. A
+        # worker among several loads first: uvicorn listens only after this, so the kernel hands
+        # connections to workers that can serve them, never to one still loading (whose 503s,
+        # /readyz included, the other workers' readiness would not excuse).
+        loading = asyncio.create_task(_load_then_freeze(registry), name="load-models")
+        if settings.workers > 1:
+            await loading
+        tasks = [loading]
         if settings.reload_interval_s > 0:
             polling = poll(registry, settings.reload_interval_s)
             tasks.append(asyncio.create_task(polling, name="poll-models"))

@@ -95,9 +95,12 @@ def _train_gan(run: Run, config: GanConfig) -> dict[str, object]:
             f"so train {CLASSIFIER_FOR_GAN_METRICS} first (same --out and --profile)"
         )
     data = load_mnist(run.data_dir)
-    with distribution_strategy().scope():
-        model, history = gan.train(config, data, _callbacks(run))
     classifier = keras.models.load_model(classifier_path)
+    keep_best = gan_quality.KeepBestEpoch(
+        config, classifier, data.x_test, first_epoch=max(1, config.epochs // 2)
+    )
+    with distribution_strategy().scope():
+        model, history = gan.train(config, data, [*_callbacks(run), keep_best])
     metrics = gan_quality.measure(model.generator, config, classifier, data.x_test)
     model.generator.save(run.folder / MODEL_FILE)
     # Labels cycle 0..9, so in a 10-column grid each column of the conditional GAN is one digit.
@@ -105,6 +108,9 @@ def _train_gan(run: Run, config: GanConfig) -> dict[str, object]:
     reports.plot_samples(gan.to_pixels(grid), run.folder / "samples.png")
     return {
         "metrics": metrics,
+        "missed_targets": gan_quality.missed_targets(metrics),
+        "selected_epoch": keep_best.best_epoch,
+        "judged_epochs": keep_best.judged,
         "history": history.history,
         "data_sha256": {"mnist": data.sha256},
         "labels": DIGIT_LABELS,

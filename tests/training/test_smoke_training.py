@@ -24,6 +24,12 @@ def test_smoke_run_writes_model_report_and_pictures(name: str, smoke_artifacts: 
     assert report["data_sha256"]
     assert report["library_versions"]["keras"]
     assert all(np.isfinite(value) for value in report["metrics"].values()), report["metrics"]
+    if name.startswith("gan"):
+        # One epoch: judged, selected, and the report's metrics are that epoch's.
+        assert report["selected_epoch"] == 1
+        [judged] = report["judged_epochs"]
+        assert judged == {"epoch": 1, **report["metrics"]}
+        assert isinstance(report["missed_targets"], list)
 
 
 @pytest.mark.parametrize("name", ["digits-cnn", "sentiment-lstm"])
