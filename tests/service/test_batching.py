@@ -86,6 +86,17 @@ def run(coroutine: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(with_timeout())
 
 
+async def busy(
+    model: Model, batcher_config: BatcherConfig, recorder: Recorder | None
+) -> tuple[DynamicBatcher, asyncio.Task[Tensors]]:
+    """A started batcher whose first request (row 0) is in `model`, held at its gate."""
+    batcher = DynamicBatcher("m", model.run, batcher_config, recorder)
+    batcher.start()
+    first = asyncio.create_task(batcher.infer(rows(0)))
+    await started(model)
+    return batcher, first
+
+
 async def started(model: Model) -> None:
     """Wait until the model's first run has begun (the batcher is busy)."""
     while not model.started.is_set():
@@ -114,10 +125,7 @@ def test_requests_queued_while_the_model_is_busy_ride_in_one_batch_and_get_their
     recorder, model = Recorder(), Model(hold_first=True)
 
     async def scenario() -> list[Tensors]:
-        batcher = DynamicBatcher("m", model.run, config(max_queue_delay_s=0), recorder)
-        batcher.start()
-        first = asyncio.create_task(batcher.infer(rows(0)))
-        await started(model)
+        batcher, first = await busy(model, config(max_queue_delay_s=0), recorder)
         others = [asyncio.create_task(batcher.infer(rows(*ids))) for ids in ([1], [2, 3], [4])]
         await asyncio.sleep(0.01)
         model.gate.set()
@@ -171,10 +179,7 @@ def test_with_nobody_on_the_way_a_batch_goes_at_once() -> None:
     recorder, model = Recorder(), Model(hold_first=True)
 
     async def scenario() -> None:
-        batcher = DynamicBatcher("m", model.run, config(max_queue_delay_s=30.0), recorder)
-        batcher.start()
-        first = asyncio.create_task(batcher.infer(rows(0)))
-        await started(model)
+        batcher, first = await busy(model, config(max_queue_delay_s=30.0), recorder)
         queued = [asyncio.create_task(batcher.infer(rows(i))) for i in (1, 2, 3)]
         await asyncio.sleep(0)
         model.gate.set()
@@ -191,10 +196,7 @@ def test_a_request_that_gives_up_on_its_way_stops_the_wait() -> None:
 
     async def scenario() -> None:
         # A 30 s window and a 20 s test timeout: if the batcher kept waiting, the test would fail.
-        batcher = DynamicBatcher("m", model.run, config(max_queue_delay_s=30.0), recorder)
-        batcher.start()
-        first = asyncio.create_task(batcher.infer(rows(0)))
-        await started(model)
+        batcher, first = await busy(model, config(max_queue_delay_s=30.0), recorder)
         queued = [asyncio.create_task(batcher.infer(rows(i))) for i in (1, 2)]
         with batcher.admission():  # a request whose body turns out to be invalid
             await asyncio.sleep(0)
@@ -251,10 +253,7 @@ def test_a_full_queue_refuses_with_a_retry_after_from_the_service_rate() -> None
     errors: list[Overloaded] = []
 
     async def scenario() -> None:
-        batcher = DynamicBatcher("m", model.run, config(queue_capacity=2), recorder)
-        batcher.start()
-        running = asyncio.create_task(batcher.infer(rows(0)))
-        await started(model)
+        batcher, running = await busy(model, config(queue_capacity=2), recorder)
         # Capacity counts requests: a 3-row request holds one place, like a 1-row one.
         queued = [
             asyncio.create_task(batcher.infer(rows(1, 2, 3))),
@@ -287,10 +286,7 @@ def test_a_request_over_the_batch_size_holds_one_place_per_batch() -> None:
     recorder, model = Recorder(), Model(hold_first=True)
 
     async def scenario() -> None:
-        batcher = DynamicBatcher("m", model.run, config(queue_capacity=2), recorder)
-        batcher.start()
-        running = asyncio.create_task(batcher.infer(rows(0)))
-        await started(model)
+        batcher, running = await busy(model, config(queue_capacity=2), recorder)
         queued = asyncio.create_task(batcher.infer(rows(1)))
         await asyncio.sleep(0)
         with pytest.raises(Overloaded):
@@ -308,10 +304,7 @@ def test_requests_past_their_deadline_are_dropped_before_inference() -> None:
     errors: list[BaseException] = []
 
     async def scenario() -> None:
-        batcher = DynamicBatcher("m", model.run, config(timeout_s=0.05), recorder)
-        batcher.start()
-        running = asyncio.create_task(batcher.infer(rows(0)))
-        await started(model)
+        batcher, running = await busy(model, config(timeout_s=0.05), recorder)
         late = asyncio.create_task(batcher.infer(rows(1)))
         await asyncio.sleep(0.2)  # the deadline passes while the model is busy
         model.gate.set()
@@ -348,10 +341,7 @@ def test_abandoned_requests_are_skipped() -> None:
     model = Model(hold_first=True)
 
     async def scenario() -> None:
-        batcher = DynamicBatcher("m", model.run, config())
-        batcher.start()
-        running = asyncio.create_task(batcher.infer(rows(0)))
-        await started(model)
+        batcher, running = await busy(model, config(), None)
         abandoned = asyncio.create_task(batcher.infer(rows(1, 2)))
         kept = asyncio.create_task(batcher.infer(rows(3)))
         await asyncio.sleep(0)
@@ -368,10 +358,7 @@ def test_without_coalescing_each_request_runs_alone() -> None:
     model = Model(hold_first=True)
 
     async def scenario() -> None:
-        batcher = DynamicBatcher("m", model.run, config(coalesce=False))
-        batcher.start()
-        running = asyncio.create_task(batcher.infer(rows(0)))
-        await started(model)
+        batcher, running = await busy(model, config(coalesce=False), None)
         others = [asyncio.create_task(batcher.infer(rows(i, i))) for i in (1, 2)]
         await asyncio.sleep(0.01)
         model.gate.set()
@@ -421,10 +408,7 @@ def test_stopping_lets_the_running_batch_finish_and_fails_what_is_left() -> None
     outcomes: list[object] = []
 
     async def scenario() -> None:
-        batcher = DynamicBatcher("m", model.run, config())
-        batcher.start()
-        running = asyncio.create_task(batcher.infer(rows(0)))
-        await started(model)
+        batcher, running = await busy(model, config(), None)
         stopping = asyncio.create_task(batcher.stop(timeout_s=0.2))
         await asyncio.sleep(0.3)  # past the timeout: the running batch is failed, not left hanging
         await stopping
