@@ -190,7 +190,7 @@ class DynamicBatcher:
         if not self._accepting:
             raise NotReady(f"model {self.name} is not accepting requests", retry_after_s=1)
         # An empty queue admits any size: a request bigger than the capacity must not wait forever.
-        queued = len(self._pending)
+        queued = self.queued_requests
         if queued and queued + places > self.config.queue_capacity:
             self._shed("queue_full")
             raise Overloaded(
@@ -220,14 +220,15 @@ class DynamicBatcher:
     async def _run_batch(self, batch: list[_Request], gather_wait_s: float) -> None:
         loop = asyncio.get_running_loop()
         dispatched = loop.time()
+        rows = sum(request.rows for request in batch)
         feeds = _concatenate([request.feeds for request in batch])
-        if self._expected_s(_rows(feeds)) < self.config.inline_below_s:
+        if self._expected_s(rows) < self.config.inline_below_s:
             outputs = self._run(feeds)
         else:
             outputs = await loop.run_in_executor(self._executor, self._run, feeds)
         inference_s = loop.time() - dispatched
         self._deliver(batch, outputs)
-        self._record(batch, dispatched, gather_wait_s, inference_s)
+        self._record(batch, rows, dispatched, gather_wait_s, inference_s)
 
     async def _gather(self) -> tuple[list[_Request], float]:
         """The next batch: the oldest live request and whatever may join it; the time waited."""
@@ -295,9 +296,13 @@ class DynamicBatcher:
             start = stop
 
     def _record(
-        self, batch: list[_Request], dispatched: float, gather_wait_s: float, inference_s: float
+        self,
+        batch: list[_Request],
+        rows: int,
+        dispatched: float,
+        gather_wait_s: float,
+        inference_s: float,
     ) -> None:
-        rows = sum(request.rows for request in batch)
         rate = rows / max(inference_s, 1e-6)
         previous = self._rows_per_s
         self._rows_per_s = (
@@ -314,7 +319,7 @@ class DynamicBatcher:
 
     def _report_queue(self) -> None:
         if self._observer is not None:
-            self._observer.queued(self.name, len(self._pending))
+            self._observer.queued(self.name, self.queued_requests)
 
 
 def _rows(feeds: Tensors) -> int:

@@ -9,7 +9,6 @@ import socket
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -115,8 +114,16 @@ def run_server(
     Binds `settings.host:port` itself unless given `sockets`. `supervisor_pid`: the process that
     started this one as a worker; should it vanish, this one drains and exits rather than linger.
     """
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,  # keep our handlers; the access log line comes from our middleware
+        access_log=False,
+        timeout_graceful_shutdown=round(settings.drain_timeout_s),
+    )
     server = DrainingServer(
-        uvicorn.Config(app, **uvicorn_options(settings)),
+        config,
         gate=app.state.drain_gate,
         on_drain=app.state.registry.begin_drain,
         grace_s=settings.drain_grace_s,
@@ -125,14 +132,3 @@ def run_server(
     )
     server.run(sockets=sockets)
     return server.started
-
-
-def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """The uvicorn settings every server process uses."""
-    return {
-        "host": settings.host,
-        "port": settings.port,
-        "log_config": None,  # keep our handlers; the access log line comes from our middleware
-        "access_log": False,
-        "timeout_graceful_shutdown": round(settings.drain_timeout_s),
-    }
