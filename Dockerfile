@@ -53,8 +53,7 @@ RUN --mount=from=uv,source=/uv,target=/usr/local/bin/uv \
     python deploy/docker/requirements.py cpu > requirements.txt \
     && uv venv --python /usr/local/bin/python3 /opt/venv \
     && uv pip install --python /opt/venv/bin/python --requirement requirements.txt
-COPY training/ training/
-COPY export/ export/
+COPY contract/ contract/
 COPY service/ service/
 RUN --mount=from=uv,source=/uv,target=/usr/local/bin/uv \
     --mount=type=cache,target=/root/.cache/uv \
@@ -83,8 +82,7 @@ RUN --mount=from=uv,source=/uv,target=/usr/local/bin/uv \
         uv pip install --python /opt/venv/bin/python --no-deps \
             --index-url https://pypi.nvidia.com "${TENSORRT_LIBS}"; \
     fi
-COPY training/ training/
-COPY export/ export/
+COPY contract/ contract/
 COPY service/ service/
 RUN --mount=from=uv,source=/uv,target=/usr/local/bin/uv \
     --mount=type=cache,target=/root/.cache/uv \
@@ -173,6 +171,7 @@ RUN --mount=from=uv,source=/uv,target=/usr/local/bin/uv \
     && uv pip install --python /opt/venv/bin/python --requirement /tmp/requirements.txt \
     && touch /opt/venv/.serve /opt/venv/.dev
 COPY Makefile ./
+COPY contract/ contract/
 COPY training/ training/
 COPY export/ export/
 COPY service/ service/

@@ -35,7 +35,8 @@ $(VENV)/.dev: pyproject.toml
 serve: $(VENV)/.serve ## Serve the shipped models on http://127.0.0.1:8000 (SERVING_HOST/PORT)
 	$(PY) -m service
 
-test: $(VENV)/.dev ## Lint, then run every test (installs Chromium for the demo-page test)
+# Tests marked `network` are left to `make audit`; a `-m` in PYTEST_ARGS comes last and wins.
+test: $(VENV)/.dev ## Lint, then run every offline test (installs Chromium for the demo-page test)
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && \
 		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 		echo "chromium missing and not root: the browser test will be skipped"; }
@@ -46,7 +47,7 @@ test: $(VENV)/.dev ## Lint, then run every test (installs Chromium for the demo-
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(VENV)/bin/hadolint --config deploy/hadolint.yaml Dockerfile
-	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest $(PYTEST_ARGS)
+	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest -m "not network" $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev ## Check style with ruff, types with mypy, the Dockerfile with hadolint
 	$(PY) -m ruff check .
@@ -83,7 +84,7 @@ bench: $(VENV)/.dev ## Benchmark vs no-op, raw onnxruntime and Keras; writes doc
 	$(PY) -m loadtest.bench $(DATA_FLAG) $(BENCH_ARGS)
 
 loadtest: $(VENV)/.dev ## Locust load test + SLO check: HOST=http://... (default: starts the service)
-	$(PY) -m loadtest.run $(if $(HOST),--host $(HOST),--start-server) --processes -1 \
+	$(PY) -m loadtest.locust $(if $(HOST),--host $(HOST),--start-server) --processes -1 \
 		$(DATA_FLAG) $(LOADTEST_ARGS)
 
 fuzz: $(VENV)/.dev ## Fuzz the API from its OpenAPI schema (schemathesis), many examples
@@ -94,7 +95,7 @@ soak: $(VENV)/.dev ## Steady locust load for SOAK_MINUTES (30): errors, p99 drif
 	$(PY) -m loadtest.soak --minutes $${SOAK_MINUTES:-30} $(DATA_FLAG)
 
 audit: $(VENV)/.dev ## pip-audit every pinned dependency (needs PyPI)
-	$(PY) -m pytest tests/test_dependencies_audit.py -q -rs
+	$(PY) -m pytest tests/test_dependencies_audit.py -m network -q -rs
 
 clean: ## Remove the virtual environment and training artifacts
 	rm -rf $(VENV) artifacts

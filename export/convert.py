@@ -15,7 +15,7 @@ import keras
 import onnx
 import tensorflow as tf
 
-from export.repository import BATCH_AXIS, Dtype, TensorSpec
+from contract.metadata import BATCH_AXIS, Dtype, TensorSpec
 
 DEFAULT_OPSET = 17
 _DTYPES: dict[int, Dtype] = {

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import onnxruntime as ort
 
-from export.repository import Parity
+from contract.metadata import Parity
 
 FP32_TOLERANCE = 1e-4
 PARITY_SAMPLES = 1000
@@ -33,6 +33,7 @@ class Evaluation:
     decisions_must_agree: bool = True
 
     def head(self, count: int) -> dict[str, np.ndarray]:
+        """The first `count` rows of every input."""
         return {name: array[:count] for name, array in self.inputs.items()}
 
 
@@ -56,6 +57,12 @@ def accuracy(session: ort.InferenceSession, evaluation: Evaluation) -> float | N
     return float((predicted == evaluation.labels).mean())
 
 
+def _label_agreement(evaluation: Evaluation, expected: np.ndarray, actual: np.ndarray) -> float:
+    """Share of samples whose every decision (label, or pixel for generators) agrees."""
+    agree = evaluation.decide(expected) == evaluation.decide(actual)
+    return float(agree.reshape(len(actual), -1).all(axis=1).mean())
+
+
 def check(
     model: keras.Model,
     session: ort.InferenceSession,
@@ -67,16 +74,11 @@ def check(
     sample = evaluation.head(PARITY_SAMPLES)
     expected = model.predict(list(sample.values()), batch_size=500, verbose=0)
     actual = run_batched(session, sample)
-    agreement = (
-        (evaluation.decide(expected) == evaluation.decide(actual))
-        .reshape(len(actual), -1)
-        .all(axis=1)
-    )
     parity = Parity(
         samples=len(actual),
         max_abs_diff=float(np.abs(expected - actual).max()),
         tolerance=tolerance,
-        label_agreement=float(agreement.mean()),
+        label_agreement=_label_agreement(evaluation, expected, actual),
         keras_accuracy=reported_accuracy,
         onnx_accuracy=accuracy(session, evaluation),
         passed=False,
@@ -89,7 +91,7 @@ def check(
 
 def problems_with(parity: Parity, decisions_must_agree: bool) -> list[str]:
     """Every way in which `parity` falls short, in words."""
-    problems = []
+    problems: list[str] = []
     if not parity.max_abs_diff <= parity.tolerance:  # also catches NaN
         problems.append(f"max |Δ| {parity.max_abs_diff:.3g} exceeds {parity.tolerance:g}")
     if decisions_must_agree and parity.label_agreement < 1.0:

@@ -1,40 +1,29 @@
-"""Export one trained model into the repository: convert, lint, verify parity, then write."""
+"""Export one trained model into the repository: load → verify → write → describe.
+
+Verifying converts, lints and checks parity in memory, so nothing reaches the repository unless all
+three pass. What `metadata.json` says about training (task, preprocessing, labels, configuration,
+metrics) comes from the run's `TrainingReport`; export measures the rest itself.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
 import shutil
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import keras
-import numpy as np
 import onnx
 import onnxruntime as ort
 import tf2onnx
 
+from contract.artifacts import MODEL_FILE, TrainingReport, read_report, run_dir
+from contract.metadata import ModelMetadata, Parity, Task, TextPreprocessing, Variant
+from contract.repository import ONNX_FILE, sha256_file, version_dir, write_metadata
 from export import convert, lint, parity, tensorrt, variants
-from export.repository import (
-    ONNX_FILE,
-    ImagePreprocessing,
-    ModelMetadata,
-    NoisePreprocessing,
-    Preprocessing,
-    Task,
-    TextPreprocessing,
-    sha256_file,
-    version_dir,
-    write_metadata,
-)
-
-# Importing `sentiment` also registers the Transformer's custom layer, which loading needs.
-from training import digits, gan, gan_quality, sentiment, text
-from training.config import MODELS, DigitsConfig, GanConfig, ModelConfig, SentimentConfig
-from training.data import load_imdb, load_mnist
-from training.reports import library_versions, read_report
-from training.runner import MODEL_FILE, VOCABULARY_FILE
+from export.evaluation import CheckData, check_data
+from training.layers import load_model
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +43,7 @@ class ExportRequest:
 
     @property
     def run_dir(self) -> Path:
-        return self.artifacts / self.name
+        return run_dir(self.artifacts, self.name)
 
     @property
     def target(self) -> Path:
@@ -62,143 +51,158 @@ class ExportRequest:
 
 
 @dataclasses.dataclass(frozen=True)
-class Family:
-    """What differs between digit classifiers, sentiment models and generators."""
+class Trained:
+    """Training's hand-off: the run's folder, its report and its Keras model."""
 
-    task: Task
-    preprocessing: Preprocessing
-    evaluation: parity.Evaluation
-    assets: list[str]
-    calibration: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    folder: Path
+    report: TrainingReport
+    model: keras.Model
+
+    @property
+    def keras_path(self) -> Path:
+        return self.folder / MODEL_FILE
+
+    @property
+    def input_names(self) -> list[str]:
+        return [tensor.name for tensor in self.model.inputs]
 
 
-def _digits_family(request: ExportRequest, config: DigitsConfig) -> Family:
-    data = load_mnist(request.data_dir)
-    evaluation = parity.Evaluation(
-        {digits.INPUT_NAME: digits.to_model_input(data.x_test)},
-        decide=lambda probabilities: probabilities.argmax(axis=1),
-        labels=data.y_test.astype(np.int64),
+@dataclasses.dataclass(frozen=True)
+class Verified:
+    """A converted graph that passed lint and parity, and what those checks recorded."""
+
+    proto: onnx.ModelProto
+    warnings: list[str]
+    parity: Parity
+
+
+@dataclasses.dataclass(frozen=True)
+class Written:
+    """What went into the version folder, as measured there."""
+
+    onnx_path: Path
+    variants: list[Variant]
+    cpu_latency_ms: dict[str, float]
+
+
+def load_trained(folder: Path) -> Trained:
+    """Read a training run's report and load its model."""
+    report = read_report(folder)
+    return Trained(folder, report, load_model(folder / MODEL_FILE))
+
+
+def verify(trained: Trained, evaluation: parity.Evaluation, opset: int) -> Verified:
+    """Convert, lint and check parity; raise at the first stage the model fails."""
+    proto = convert.to_onnx(trained.model, opset)
+    warnings = lint.lint(proto, trained.input_names, list(trained.model.output_names), opset)
+    # onnxruntime reads the graph from memory: nothing is written before parity has passed.
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    reported = trained.report.metrics.get("test_accuracy")
+    return Verified(proto, warnings, parity.check(trained.model, session, evaluation, reported))
+
+
+def assets(report: TrainingReport) -> list[str]:
+    """Files the service needs beside `model.onnx`: a text model's vocabulary."""
+    preprocessing = report.preprocessing
+    return [preprocessing.vocabulary_file] if isinstance(preprocessing, TextPreprocessing) else []
+
+
+def write_model(trained: Trained, verified: Verified, target: Path) -> Path:
+    """Write the verified graph and its preprocessing assets; return the graph's path."""
+    target.mkdir(parents=True, exist_ok=True)
+    onnx.save(verified.proto, str(target / ONNX_FILE))
+    for asset in assets(trained.report):
+        shutil.copyfile(trained.folder / asset, target / asset)
+    return target / ONNX_FILE
+
+
+def build_variants(
+    precisions: tuple[str, ...],
+    onnx_path: Path,
+    task: Task,
+    data: CheckData,
+    baseline: float | None,
+) -> list[Variant]:
+    """The requested reduced-precision copies, each re-verified against the fp32 accuracy."""
+    if baseline is None:  # generators have no accuracy to hold a variant to
+        return []
+    return [
+        variants.build(p, onnx_path, task, data.evaluation, data.calibration, baseline)
+        for p in precisions
+    ]
+
+
+def write(request: ExportRequest, trained: Trained, verified: Verified, data: CheckData) -> Written:
+    """Write the verified model and its variants, then time the fp32 graph on one CPU thread."""
+    onnx_path = write_model(trained, verified, request.target)
+    baseline = verified.parity.onnx_accuracy
+    built = build_variants(request.precisions, onnx_path, trained.report.task, data, baseline)
+    session = variants.cpu_session(onnx_path)
+    return Written(onnx_path, built, variants.latency_ms(session, data.evaluation.head(64)))
+
+
+def training_config(report: TrainingReport, warnings: list[str]) -> dict[str, object]:
+    """The report's hyper-parameters and run facts, with the export's warnings."""
+    # GANs keep their best judged epoch, which need not be the last.
+    selected = {} if report.selected_epoch is None else {"selected_epoch": report.selected_epoch}
+    return {
+        **report.config,
+        "profile": report.profile,
+        "epochs_run": report.epochs_run,
+        "duration_s": report.duration_s,
+        "seed": report.seed,
+        **selected,
+        "data_sha256": report.data_sha256,
+        "export_warnings": warnings,
+    }
+
+
+def library_versions(report: TrainingReport) -> dict[str, str]:
+    """The stack that trained the model, and the one that converted and verified it."""
+    return {
+        **report.library_versions,
+        "tf2onnx": tf2onnx.__version__,
+        "onnx": onnx.__version__,
+        "onnxruntime": ort.__version__,
+    }
+
+
+def describe(
+    request: ExportRequest, trained: Trained, verified: Verified, written: Written
+) -> ModelMetadata:
+    """`metadata.json`: the report's contract and figures beside what the export measured."""
+    report, graph = trained.report, verified.proto.graph
+    return ModelMetadata(
+        name=request.name,
+        version=request.version,
+        task=report.task,
+        architecture=trained.model.name,
+        inputs=convert.tensor_specs(list(graph.input)),
+        outputs=convert.tensor_specs(list(graph.output)),
+        labels=report.labels,
+        preprocessing=report.preprocessing,
+        training_config=training_config(report, verified.warnings),
+        metrics=report.metrics,
+        parity=verified.parity,
+        variants=written.variants,
+        cpu_latency_ms=written.cpu_latency_ms,
+        opset=request.opset,
+        onnx_sha256=sha256_file(written.onnx_path),
+        onnx_size_bytes=written.onnx_path.stat().st_size,
+        source_keras_sha256=sha256_file(trained.keras_path),
+        created_at=datetime.now(UTC).replace(microsecond=0),
+        library_versions=library_versions(report),
     )
-    # Static int8 calibrates on training digits: the test set stays for measuring.
-    calibration = {digits.INPUT_NAME: digits.to_model_input(data.x_train[:500])}
-    return Family("digit-classification", ImagePreprocessing(), evaluation, [], calibration)
-
-
-def _sentiment_family(request: ExportRequest, config: SentimentConfig) -> Family:
-    data = load_imdb(request.data_dir)
-    vocabulary_path = request.run_dir / VOCABULARY_FILE
-    vocabulary = text.Vocabulary.load(vocabulary_path)
-    tokens = text.encode_batch(vocabulary, data.test_texts, config.sequence_length)
-    evaluation = parity.Evaluation(
-        {sentiment.INPUT_NAME: tokens},
-        decide=lambda scores: (scores[:, 0] >= 0.5).astype(np.int64),
-        labels=data.test_labels,
-    )
-    preprocessing = TextPreprocessing(
-        standardisation=list(text.STANDARDISATION_RULES),
-        vocabulary_file=VOCABULARY_FILE,
-        vocabulary_sha256=sha256_file(vocabulary_path),
-        vocabulary_size=len(vocabulary),
-        sequence_length=config.sequence_length,
-    )
-    return Family("sentiment", preprocessing, evaluation, [VOCABULARY_FILE])
-
-
-def _gan_family(request: ExportRequest, config: GanConfig) -> Family:
-    names = [gan.NOISE_NAME, gan.LABEL_NAME][: 2 if config.conditional else 1]
-    inputs = gan_quality.sample_inputs(config, parity.PARITY_SAMPLES)
-    evaluation = parity.Evaluation(
-        dict(zip(names, inputs, strict=True)), decide=gan.to_pixels, decisions_must_agree=False
-    )
-    preprocessing = NoisePreprocessing(latent_dim=config.latent_dim, conditional=config.conditional)
-    return Family("digit-generation", preprocessing, evaluation, [])
-
-
-FAMILIES = {
-    DigitsConfig: _digits_family,
-    SentimentConfig: _sentiment_family,
-    GanConfig: _gan_family,
-}
-
-
-def trained_config(name: str, report: dict[str, object]) -> ModelConfig:
-    """The configuration the model was actually trained with, as its report recorded it."""
-    return type(MODELS[name])(**report["config"])  # type: ignore[arg-type]
 
 
 def export(request: ExportRequest) -> ModelMetadata:
     """Convert, lint and verify one model, then write it into the repository."""
-    report = read_report(request.run_dir)
-    config = trained_config(request.name, report)
-    family = FAMILIES[type(config)](request, config)  # type: ignore[operator]
-    keras_path = request.run_dir / MODEL_FILE
-    model = keras.models.load_model(keras_path)
-
-    proto = convert.to_onnx(model, request.opset)
-    warnings = lint.lint(
-        proto, list(family.evaluation.inputs), list(model.output_names), request.opset
-    )
-    with tempfile.TemporaryDirectory() as scratch:
-        staged = Path(scratch) / ONNX_FILE
-        onnx.save(proto, str(staged))
-        session = ort.InferenceSession(str(staged), providers=["CPUExecutionProvider"])
-        metrics: dict[str, float] = report["metrics"]  # type: ignore[assignment]
-        verified = parity.check(model, session, family.evaluation, metrics.get("test_accuracy"))
-        request.target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(staged, request.target / ONNX_FILE)
-    for asset in family.assets:
-        shutil.copyfile(request.run_dir / asset, request.target / asset)
-    onnx_path = request.target / ONNX_FILE
-    built = [
-        variants.build(
-            precision,
-            onnx_path,
-            family.task,
-            family.evaluation,
-            family.calibration,
-            verified.onnx_accuracy,
-        )
-        for precision in request.precisions
-        if verified.onnx_accuracy is not None  # generators have no accuracy to hold a variant to
-    ]
-
-    metadata = ModelMetadata(
-        name=request.name,
-        version=request.version,
-        task=family.task,
-        architecture=model.name,
-        inputs=convert.tensor_specs(list(proto.graph.input)),
-        outputs=convert.tensor_specs(list(proto.graph.output)),
-        labels=report["labels"],
-        preprocessing=family.preprocessing,
-        training_config={
-            **report["config"],  # type: ignore[dict-item]
-            **{key: report[key] for key in ("profile", "epochs_run", "duration_s", "seed")},
-            # GANs keep their best judged epoch, which need not be the last.
-            **({"selected_epoch": report["selected_epoch"]} if "selected_epoch" in report else {}),
-            "data_sha256": report["data_sha256"],
-            "export_warnings": warnings,
-        },
-        metrics=metrics,
-        parity=verified,
-        variants=built,
-        cpu_latency_ms=variants.latency_ms(
-            variants.cpu_session(onnx_path), family.evaluation.head(64)
-        ),
-        opset=request.opset,
-        onnx_sha256=sha256_file(onnx_path),
-        onnx_size_bytes=onnx_path.stat().st_size,
-        source_keras_sha256=sha256_file(keras_path),
-        created_at=datetime.now(UTC).replace(microsecond=0),
-        library_versions={
-            **library_versions(),
-            "tf2onnx": tf2onnx.__version__,
-            "onnx": onnx.__version__,
-            "onnxruntime": ort.__version__,
-        },
-    )
+    trained = load_trained(request.run_dir)
+    data = check_data(trained.report, trained.input_names, request.run_dir, request.data_dir)
+    verified = verify(trained, data.evaluation, request.opset)
+    metadata = describe(request, trained, verified, write(request, trained, verified, data))
     write_metadata(request.target, metadata)
-    logger.info("exported %s v%s: %s", request.name, request.version, verified)
+    logger.info("exported %s v%s: %s", request.name, request.version, verified.parity)
     if request.tensorrt:
         logger.info("%s: %s", request.name, tensorrt.prebuild_engines(request.target, metadata))
     return metadata

@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from export.repository import ONNX_FILE, ModelMetadata, tensorrt_provider_options
+from contract.metadata import ModelMetadata
+from contract.repository import ONNX_FILE
+from contract.tensorrt import tensorrt_provider_options
 
 logger = logging.getLogger(__name__)
 

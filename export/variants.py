@@ -11,8 +11,9 @@ import onnxruntime as ort
 from onnxconverter_common import float16
 from onnxruntime import quantization
 
+from contract.metadata import Task, Variant
+from contract.repository import sha256_file
 from export import parity
-from export.repository import Task, Variant, sha256_file
 
 # A variant may cost at most 0.3 accuracy points against the fp32 export.
 MAX_ACCURACY_DROP = 0.003
@@ -76,6 +77,45 @@ def write_int8(source: Path, target: Path, task: Task, calibration: dict[str, np
         )
 
 
+def _unbuildable(precision: str, target: Path, error: Exception) -> Variant:
+    target.unlink(missing_ok=True)
+    return Variant(
+        precision=precision,
+        file=target.name,
+        sha256="",
+        size_bytes=0,
+        accuracy=None,
+        accuracy_delta=None,
+        latency_ms={},
+        kept=False,
+        reason=f"could not be built: {str(error)[:300]}",
+    )
+
+
+def _measured(
+    precision: str,
+    target: Path,
+    session: ort.InferenceSession,
+    evaluation: parity.Evaluation,
+    baseline_accuracy: float,
+) -> Variant:
+    """Accuracy and latency of a written variant, kept only if accuracy holds."""
+    accuracy = parity.accuracy(session, evaluation)
+    delta = None if accuracy is None else accuracy - baseline_accuracy
+    kept = delta is not None and delta >= -MAX_ACCURACY_DROP
+    return Variant(
+        precision=precision,
+        file=target.name,
+        sha256=sha256_file(target),
+        size_bytes=target.stat().st_size,
+        accuracy=accuracy,
+        accuracy_delta=delta,
+        latency_ms=latency_ms(session, evaluation.head(64)),
+        kept=kept,
+        reason="accuracy within 0.3 points of fp32" if kept else "loses more than 0.3 points",
+    )
+
+
 def build(
     precision: str,
     source: Path,
@@ -93,32 +133,8 @@ def build(
             write_int8(source, target, task, calibration)
         session = cpu_session(target)
     except Exception as error:  # converters and onnxruntime raise many types; all mean "no"
-        target.unlink(missing_ok=True)
-        return Variant(
-            precision=precision,
-            file=target.name,
-            sha256="",
-            size_bytes=0,
-            accuracy=None,
-            accuracy_delta=None,
-            latency_ms={},
-            kept=False,
-            reason=f"could not be built: {str(error)[:300]}",
-        )
-    accuracy = parity.accuracy(session, evaluation)
-    delta = None if accuracy is None else accuracy - baseline_accuracy
-    kept = delta is not None and delta >= -MAX_ACCURACY_DROP
-    variant = Variant(
-        precision=precision,
-        file=target.name,
-        sha256=sha256_file(target),
-        size_bytes=target.stat().st_size,
-        accuracy=accuracy,
-        accuracy_delta=delta,
-        latency_ms=latency_ms(session, evaluation.head(64)),
-        kept=kept,
-        reason="accuracy within 0.3 points of fp32" if kept else "loses more than 0.3 points",
-    )
-    if not kept:
+        return _unbuildable(precision, target, error)
+    variant = _measured(precision, target, session, evaluation, baseline_accuracy)
+    if not variant.kept:
         target.unlink()
     return variant

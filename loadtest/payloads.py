@@ -7,18 +7,18 @@ client spends no time building requests while it measures.
 from __future__ import annotations
 
 import gzip
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import orjson
 
-from training.images import render_user_style
+from loadtest.drawing import render_user_style
+from training.data import DATA_DIR_ENV, IMDB_FILE, MNIST_FILE, resolve_data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR_ENV = "TRAINING_DATA_DIR"
-# Beside the checkout on our build machines, as the tests and `make` expect it.
+# Beside the checkout on our build machines, as the tests and `make` expect it: unlike training,
+# the load generators never download the data, so without a folder they need a default one.
 DEFAULT_DATA_DIR = ROOT.parent / "shared" / "data"
 SEED = 1234
 
@@ -44,8 +44,8 @@ class ReviewSample:
 
 def data_dir(flag: str | Path | None = None) -> Path:
     """The folder with mnist.npz and imdb.jsonl.gz: the flag, else $TRAINING_DATA_DIR, else ours."""
-    chosen = Path(flag or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
-    missing = [name for name in ("mnist.npz", "imdb.jsonl.gz") if not (chosen / name).is_file()]
+    chosen = resolve_data_dir(str(flag) if flag else None) or DEFAULT_DATA_DIR
+    missing = [name for name in (MNIST_FILE, IMDB_FILE) if not (chosen / name).is_file()]
     if missing:
         raise FileNotFoundError(
             f"{chosen} lacks {', '.join(missing)}; pass --data-dir or set ${DATA_DIR_ENV} to the "
@@ -56,7 +56,7 @@ def data_dir(flag: str | Path | None = None) -> Path:
 
 def load_digits(folder: Path, count: int, *, with_png: bool = True) -> list[DigitSample]:
     """`count` random MNIST test digits (fixed seed); PNG rendering costs ~1 ms each."""
-    with np.load(folder / "mnist.npz") as mnist:
+    with np.load(folder / MNIST_FILE) as mnist:
         images, labels = mnist["x_test"], mnist["y_test"]
     chosen = np.random.default_rng(SEED).choice(len(images), size=count, replace=False)
     return [
@@ -72,7 +72,7 @@ def load_digits(folder: Path, count: int, *, with_png: bool = True) -> list[Digi
 
 def load_reviews(folder: Path, count: int) -> list[ReviewSample]:
     """`count` random IMDB test reviews (fixed seed), both labels mixed as in the test split."""
-    with gzip.open(folder / "imdb.jsonl.gz", "rb") as lines:
+    with gzip.open(folder / IMDB_FILE, "rb") as lines:
         records = [orjson.loads(line) for line in lines]
     test = [record for record in records if record["split"] == "test"]
     chosen = np.random.default_rng(SEED).choice(len(test), size=count, replace=False)

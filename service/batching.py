@@ -1,7 +1,7 @@
 """Dynamic batching (Triton-style): concurrent requests to one model ride in one `session.run`.
 
 Per model, callers put their rows in a queue and await a future. One batcher task takes the oldest
-request and whatever else is queued, up to `max_batch_size` rows. It waits (at most
+request and whatever else is queued, up to `max_batch_rows` rows. It waits (at most
 `max_queue_delay`) for more only while admitted requests are still on their way, being read and
 parsed: a lone request runs at once, and so does a batch that nobody else is about to join. (A fixed
 window would stall every batch of a closed-loop client pool, whose next requests cannot come until
@@ -20,30 +20,27 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
 
-import numpy as np
-
+from service.batch_observer import BatchObserver, BatchRecord
 from service.errors import DeadlineExceeded, InferenceFailed, NotReady, Overloaded
+from service.service_rate import ServiceRate
+from service.tensor_rows import Tensors, concatenate, row_count, slice_rows, split_rows
 
 logger = logging.getLogger(__name__)
 
-Tensors = dict[str, np.ndarray]
+__all__ = ["BatchRecord", "BatcherConfig", "DynamicBatcher", "Tensors"]
 RunFn = Callable[[Tensors], Tensors]
-
-# Weight of the newest batch in the moving average of the service rate (rows per second).
-_RATE_SMOOTHING = 0.2
 
 
 @dataclass(frozen=True)
 class BatcherConfig:
     """How one model's queue forms batches and sheds load."""
 
-    max_batch_size: int
+    max_batch_rows: int
     max_queue_delay_s: float
     # Requests waiting, not counting the batch being run. Requests, not rows, as in Triton: a
     # /generate call of 16 images holds one place, so capacity means the same on every route. A
-    # request over max_batch_size holds one place per batch it fills.
+    # request over max_batch_rows holds one place per batch it fills.
     queue_capacity: int
     timeout_s: float
     # Batches expected (from the measured service rate) to take less run on the event loop.
@@ -51,27 +48,6 @@ class BatcherConfig:
     # False: every request runs alone (rows of one request still form one batch). Generators use
     # it so that the same seed gives byte-identical images whatever else is in flight.
     coalesce: bool = True
-
-
-@dataclass(frozen=True)
-class BatchRecord:
-    """What one batch was made of, for metrics and tests."""
-
-    rows: int
-    requests: int
-    queue_waits_s: tuple[float, ...]  # per request: enqueued → batch dispatched
-    gather_wait_s: float  # time the batcher waited for more requests to join (0: none)
-    inference_s: float
-
-
-class BatchObserver(Protocol):
-    """Receives what the batcher does (the metrics module implements it)."""
-
-    def batch_done(self, model: str, record: BatchRecord) -> None: ...
-
-    def shed(self, model: str, reason: str) -> None: ...
-
-    def queued(self, model: str, requests: int) -> None: ...
 
 
 @dataclass(eq=False)
@@ -102,7 +78,7 @@ class DynamicBatcher:
         self._queued_rows = 0
         self._arrived = asyncio.Event()  # a request was queued, or one on its way gave up
         self._on_the_way: set[asyncio.Task[object] | None] = set()  # admitted, not yet queued
-        self._rows_per_s: float | None = None
+        self._rate = ServiceRate()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"infer-{name}")
         self._task: asyncio.Task[None] | None = None
         self._accepting = False
@@ -137,18 +113,16 @@ class DynamicBatcher:
     async def infer(self, feeds: Tensors) -> Tensors:
         """Run `feeds` (every array with the same number of rows) and return exactly their outputs.
 
-        Requests larger than `max_batch_size` are split into several queue entries.
+        Requests larger than `max_batch_rows` are split into several queue entries.
         """
-        rows = _rows(feeds)
-        size = self.config.max_batch_size
-        self._admit(places=-(-rows // size))
+        chunks = split_rows(feeds, self.config.max_batch_rows)
+        self._admit(places=len(chunks))
         loop = asyncio.get_running_loop()
         now = loop.time()
         futures = []
-        for start in range(0, rows, size):
-            chunk = {name: array[start : start + size] for name, array in feeds.items()}
+        for chunk in chunks:
             future: asyncio.Future[Tensors] = loop.create_future()
-            request = _Request(chunk, _rows(chunk), now + self.config.timeout_s, now, future)
+            request = _Request(chunk, row_count(chunk), now + self.config.timeout_s, now, future)
             self._pending.append(request)
             self._queued_rows += request.rows
             futures.append(future)
@@ -157,13 +131,11 @@ class DynamicBatcher:
         self._report_queue()
         if len(futures) == 1:
             return await futures[0]
-        parts = await asyncio.gather(*futures)
-        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+        return concatenate(list(await asyncio.gather(*futures)))
 
     def retry_after_s(self) -> float:
         """Seconds until the current queue has likely drained, from the measured service rate."""
-        rate = self._rows_per_s or float(self.config.max_batch_size)
-        return max(1.0, self._queued_rows / rate)
+        return self._rate.drain_s(self._queued_rows, unknown_rate=self.config.max_batch_rows)
 
     @contextlib.contextmanager
     def admission(self) -> Iterator[None]:
@@ -181,10 +153,6 @@ class DynamicBatcher:
             if task in self._on_the_way:  # it never queued (bad input): stop waiting for it
                 self._on_the_way.discard(task)
                 self._arrived.set()
-
-    def _expected_s(self, rows: int) -> float:
-        """How long `rows` will take at the measured rate (infinite until a batch has run)."""
-        return rows / self._rows_per_s if self._rows_per_s else float("inf")
 
     def _admit(self, places: int) -> None:
         if not self._accepting:
@@ -221,8 +189,8 @@ class DynamicBatcher:
         loop = asyncio.get_running_loop()
         dispatched = loop.time()
         rows = sum(request.rows for request in batch)
-        feeds = _concatenate([request.feeds for request in batch])
-        if self._expected_s(rows) < self.config.inline_below_s:
+        feeds = concatenate([request.feeds for request in batch])
+        if self._rate.expected_s(rows) < self.config.inline_below_s:
             outputs = self._run(feeds)
         else:
             outputs = await loop.run_in_executor(self._executor, self._run, feeds)
@@ -241,9 +209,9 @@ class DynamicBatcher:
             return [], 0.0
         batch, rows, waited = [first], first.rows, 0.0
         window_ends = loop.time() + self.config.max_queue_delay_s
-        while self.config.coalesce and rows < self.config.max_batch_size:
+        while self.config.coalesce and rows < self.config.max_batch_rows:
             if self._pending:
-                if rows + self._pending[0].rows > self.config.max_batch_size:
+                if rows + self._pending[0].rows > self.config.max_batch_rows:
                     break
                 request = self._take(loop.time())
                 if request is not None:
@@ -286,14 +254,10 @@ class DynamicBatcher:
         return request
 
     def _deliver(self, batch: list[_Request], outputs: Tensors) -> None:
-        start = 0
-        for request in batch:
-            stop = start + request.rows
+        parts = slice_rows(outputs, [request.rows for request in batch])
+        for request, part in zip(batch, parts, strict=True):
             if not request.future.done():
-                request.future.set_result(
-                    {name: array[start:stop] for name, array in outputs.items()}
-                )
-            start = stop
+                request.future.set_result(part)
 
     def _record(
         self,
@@ -303,11 +267,7 @@ class DynamicBatcher:
         gather_wait_s: float,
         inference_s: float,
     ) -> None:
-        rate = rows / max(inference_s, 1e-6)
-        previous = self._rows_per_s
-        self._rows_per_s = (
-            rate if previous is None else previous + _RATE_SMOOTHING * (rate - previous)
-        )
+        self._rate.observe(rows, inference_s)
         if self._observer is not None:
             waits = tuple(dispatched - request.enqueued_at for request in batch)
             record = BatchRecord(rows, len(batch), waits, gather_wait_s, inference_s)
@@ -320,19 +280,6 @@ class DynamicBatcher:
     def _report_queue(self) -> None:
         if self._observer is not None:
             self._observer.queued(self.name, self.queued_requests)
-
-
-def _rows(feeds: Tensors) -> int:
-    counts = {len(array) for array in feeds.values()}
-    if len(counts) != 1:
-        raise ValueError(f"inputs disagree on the number of rows: {sorted(counts)}")
-    return counts.pop()
-
-
-def _concatenate(parts: list[Tensors]) -> Tensors:
-    if len(parts) == 1:
-        return parts[0]
-    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
 
 def _fail(request: _Request, error: Exception) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from export.repository import Task
+from contract.metadata import Task
 
 
 @dataclass(frozen=True)

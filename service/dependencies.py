@@ -1,23 +1,18 @@
-"""What routes share: settings, registry and metrics, and the model version serving a request.
+"""What routes declare: settings, registry and metrics dependencies, and the `?model=` parameters.
 
-The inference routes resolve their model with `serving(...)` in the handler rather than through
-FastAPI dependencies. Dependency solving is the costliest step of FastAPI's request path: the
-chain request → registry → model version, a yield dependency and a settings lookup cost about
-60 µs per request, measured in-process, against 25 µs to run the CNN. Only the `?model=` query
-parameter stays declared, so the OpenAPI schema still documents it.
+The inference routes declare only their `?model=` parameter (so OpenAPI documents it) and resolve
+the model with `service.admission.admitted_version` in the handler; see there for why.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
 from service.catalog import CONDITIONAL, DIGITS, GENERATION, SENTIMENT, Endpoint
 from service.metrics import Metrics
-from service.registry import ModelRegistry, ModelVersion
+from service.registry import ModelRegistry
 from service.settings import Settings
 
 
@@ -66,18 +61,3 @@ GeneratorModelName = Annotated[
 def generator_for(model: str | None, digit: int | None) -> str | None:
     """`?model=` of /generate: a requested digit needs the conditional generator by default."""
     return CONDITIONAL if model is None and digit is not None else model
-
-
-@contextmanager
-def serving(request: Request, endpoint: Endpoint, model: str | None) -> Iterator[ModelVersion]:
-    """The version serving `endpoint?model=`, admitted and held until the answer is built.
-
-    Admission comes before the handler reads the body, so under overload a 429 costs no parsing.
-    Holding the version means a hot reload swaps versions under the request without failing it
-    or mixing two versions in one answer.
-    """
-    registry: ModelRegistry = request.app.state.registry
-    version = registry.resolve(endpoint, model)
-    request.state.model = version.name  # the `model` label of the request metrics
-    with version.batcher.admission(), version.pinned():
-        yield version

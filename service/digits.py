@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from export.repository import ImagePreprocessing
-from service.registry import ModelVersion
+from contract.metadata import ImagePreprocessing
+from contract.tensors import model_inputs
+from service.lifecycle import ModelVersion
 
 Prediction = dict[str, object]
 
@@ -20,12 +21,7 @@ def pixel_size(model: ModelVersion) -> tuple[int, int]:
 async def classify(model: ModelVersion, pixels: np.ndarray) -> list[Prediction]:
     """(N, H, W) pixel values 0–255, light ink on dark → N predictions, in order."""
     metadata = model.metadata
-    preprocessing = metadata.preprocessing
-    assert isinstance(preprocessing, ImagePreprocessing)
-    spec = metadata.inputs[0]
-    batch = (pixels * preprocessing.scale).astype(spec.dtype)  # (N, 28, 28) in [0, 1]
-    batch = batch.reshape(spec.shape_for(len(pixels)))  # (N, 28, 28, 1)
-    outputs = await model.infer({spec.name: batch})
+    outputs = await model.infer(model_inputs(metadata, pixels))
     probabilities = outputs[metadata.outputs[0].name].astype(np.float32)  # (N, 10)
     digits = probabilities.argmax(axis=1)
     return [

@@ -17,13 +17,13 @@ import orjson
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
+from contract import images
 from service.errors import (
     InvalidImage,
     InvalidRequest,
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from training import images
 
 JSON_HINT = (
     'send {"pixels": [[...28 numbers...] × 28]}, {"image": "<base64>"} or {"instances": [...]}'

@@ -18,9 +18,10 @@ import onnxruntime as ort
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from export.repository import ModelMetadata, TensorSpec, read_metadata, sha256_file
+from contract.metadata import ModelMetadata, TensorSpec
+from contract.repository import read_metadata, sha256_file
+from contract.text import Vocabulary
 from service.providers import fallback_chain, provider_config
-from training.text import Vocabulary
 
 logger = logging.getLogger(__name__)
 

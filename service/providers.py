@@ -10,7 +10,8 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from export.repository import ModelMetadata, tensorrt_provider_options
+from contract.metadata import ModelMetadata
+from contract.tensorrt import tensorrt_provider_options
 
 logger = logging.getLogger(__name__)
 

@@ -1,110 +1,70 @@
-"""The served models: what is configured, what loaded, and how requests reach each one.
+"""The served models: what is configured, what serves, and how requests reach each one.
 
-A model that fails to load is logged and reported (not ready) while the others keep serving.
+The registry owns each model's state and the one path that changes it (`reload`, which start-up,
+the poller and `POST /admin/reload` all take). A model that fails to load is logged and reported
+(not ready) while the others keep serving.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
 import onnxruntime as ort
 
-from export.repository import ModelMetadata, model_names, version_dir, versions
-from service.batching import BatcherConfig, DynamicBatcher, Tensors
+from contract.repository import model_names, version_dir, versions
 from service.catalog import Endpoint, short_name
 from service.errors import NotReady, UnknownModel
-from service.loading import LoadedModel, ModelLoadError, load_model
+
+# Re-exported: the request handlers (admission, digits, sentiment, generation) import it from here.
+from service.lifecycle import ModelVersion, fingerprint, open_version
+from service.loading import ModelLoadError
 from service.metrics import Metrics
 from service.providers import CPU, choose_providers, unusable
 from service.settings import Settings
-from training.text import Vocabulary
 
 logger = logging.getLogger(__name__)
 
 Status = Literal["loading", "ready", "failed"]
+Outcome = Literal["reloaded", "unchanged", "failed"]
 # Seconds a client should wait before asking again, by why the service is not ready.
 RETRY_LOADING_S = 5.0
 RETRY_FAILED_S = 30.0
 
 
-@dataclass(eq=False)
-class ModelVersion:
-    """One loaded version of a model behind its own batcher: what a request runs on.
-
-    A request pins the version it resolved for its whole life (`pinned`), so a hot swap never runs
-    one version's preprocessing (say, its vocabulary) through another version's session; a
-    replaced version retires once no request holds it.
-    """
-
-    loaded: LoadedModel
-    batcher: DynamicBatcher
-    users: int = 0  # requests holding this version right now
-
-    @property
-    def name(self) -> str:
-        """Repository name of the model."""
-        return self.loaded.metadata.name
-
-    @property
-    def metadata(self) -> ModelMetadata:
-        """This version's metadata.json."""
-        return self.loaded.metadata
-
-    @property
-    def ref(self) -> dict[str, str]:
-        """Which model version answered, as every prediction response states it."""
-        return {"model": self.name, "model_version": self.metadata.version}
-
-    @property
-    def vocabulary(self) -> Vocabulary:
-        """The text model's vocabulary (only call on a sentiment model)."""
-        assert self.loaded.vocabulary is not None, f"{self.name} is not a text model"
-        return self.loaded.vocabulary
-
-    async def infer(self, feeds: Tensors) -> Tensors:
-        """Run rows through this version's batcher; the outputs are exactly these rows'."""
-        return await self.batcher.infer(feeds)
-
-    @contextlib.contextmanager
-    def pinned(self) -> Iterator[ModelVersion]:
-        """Hold this version for one request."""
-        self.users += 1
-        try:
-            yield self
-        finally:
-            self.users -= 1
-
-    async def retire(self, timeout_s: float) -> None:
-        """Wait (up to `timeout_s`) for the requests holding this version, then stop its batcher."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while self.users and loop.time() < deadline:
-            await asyncio.sleep(0.01)
-        await self.batcher.stop(max(0.0, deadline - loop.time()))
-        logger.info("%s version %s retired", self.name, self.metadata.version)
-
-
 @dataclass
 class ServedModel:
-    """One configured model: its status and, once ready, the version it serves."""
+    """One configured model: its status and, once ready, the version it serves.
+
+    Only `ModelRegistry` changes it, under its lock; everything else reads it.
+    """
 
     name: str
     versions: list[str] = field(default_factory=list)  # on disk, oldest first
     status: Status = "loading"
     error: str | None = None
     current: ModelVersion | None = None
-    # Where the newest version on disk failed to load: polling skips it until its files change.
+    # Fingerprint of the newest version that failed to load: polling skips it until its files
+    # change, so a broken version is tried (and logged) once, not at every poll.
     rejected: str | None = None
 
     @property
     def version(self) -> str | None:
         """The version being served, if any."""
         return self.current.metadata.version if self.current else None
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    """What a reload did to one model."""
+
+    model: str
+    outcome: Outcome
+    version: str | None  # serving now
+    previous_version: str | None
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,7 +77,7 @@ class Readiness:
 
 
 class ModelRegistry:
-    """Loads the configured models in the lifespan and resolves `?model=` to a ready one."""
+    """Loads and reloads the configured models and resolves `?model=` to a ready one."""
 
     def __init__(self, settings: Settings, metrics: Metrics) -> None:
         self.settings = settings
@@ -126,7 +86,7 @@ class ModelRegistry:
         self.draining = False
         self.providers: list[str] = [CPU]
         # One load at a time: the start-up load, an admin reload and the poller never overlap.
-        self.lock = asyncio.Lock()
+        self._lock = asyncio.Lock()
         self._retiring: set[asyncio.Task[None]] = set()
 
     def discover(self) -> None:
@@ -141,48 +101,22 @@ class ModelRegistry:
             logger.error("no models found in %s", root.resolve())
 
     async def load_all(self) -> None:
-        """Load the newest version of every model in turn; failures are recorded, never raised."""
-        for served in self.models.values():
-            async with self.lock:
-                await self._load_newest(served)
+        """Serve the newest version of every model in turn; failures are recorded, never raised."""
+        for name in self.models:
+            await self.reload(name)
         ready = [m.name for m in self.models.values() if m.status == "ready"]
         logger.info("%d of %d models ready: %s", len(ready), len(self.models), ", ".join(ready))
 
-    async def open_version(self, name: str, version: str) -> ModelVersion:
-        """Load, verify and warm up one version in a worker thread; its batcher is not started."""
-        folder = version_dir(self.settings.model_repository, name, version)
-        try:
-            loaded = await asyncio.to_thread(
-                load_model, folder, self.providers, intra_op_threads=self.settings.intra_op_threads
-            )
-        except ModelLoadError:
-            raise
-        except Exception as exc:  # a bug in loading must not take the other models down
-            logger.exception("loading %s failed unexpectedly", folder)
-            raise ModelLoadError(f"unexpected error: {exc}") from exc
-        self._forget_unusable(loaded.providers)
-        return ModelVersion(loaded, self._batcher(loaded))
+    async def reload(self, name: str, *, retry_rejected: bool = True) -> ReloadResult:
+        """Serve the newest version on disk of model `name` (full or short) if it is not serving.
 
-    def install(self, served: ServedModel, version: ModelVersion) -> None:
-        """Serve `version` from now on; the version it replaces retires in the background.
-
-        Synchronous, so the switch is atomic for the event loop: a request resolves either the old
-        version or the new one, and the one it got serves it to the end.
+        The one path from disk to traffic: list the versions, open the newest (load, verify, warm
+        up), install it, retire the one it replaces. `retry_rejected=False` (the poller) skips a
+        version that already failed until its files change; an explicit reload always retries.
         """
-        if self.draining:  # shut down while this version loaded: start nothing new
-            return
-        version.batcher.start()
-        previous, served.current = served.current, version
-        served.status, served.error, served.rejected = "ready", None, None
-        self.metrics.model_ready.labels(served.name).set(1)
-        metadata = version.metadata
-        logger.info(
-            "%s version %s ready on %s", served.name, metadata.version, version.loaded.providers[0]
-        )
-        if previous is not None:
-            task = asyncio.create_task(previous.retire(self.settings.drain_timeout_s))
-            self._retiring.add(task)
-            task.add_done_callback(self._retiring.discard)
+        served = self.get(name)
+        async with self._lock:
+            return await self._serve_newest(served, retry_rejected)
 
     async def close(self, timeout_s: float) -> None:
         """Drain every batcher (queued requests get up to `timeout_s` to finish)."""
@@ -243,44 +177,76 @@ class ModelRegistry:
             return Readiness(False, "models still loading: " + ", ".join(loading), RETRY_LOADING_S)
         return Readiness(True, None, None)
 
-    async def _load_newest(self, served: ServedModel) -> None:
+    async def _serve_newest(self, served: ServedModel, retry_rejected: bool) -> ReloadResult:
+        """List → open → install (the old version retires), or record why not; under the lock."""
+        previous = served.version
         served.versions = versions(self.settings.model_repository, served.name)
-        if not served.versions:
-            root = self.settings.model_repository
-            self._fail(served, f"no version of {served.name} in {root}")
-            return
+        newest = served.versions[-1] if served.versions else None
+        if newest is not None and newest == previous:
+            return ReloadResult(served.name, "unchanged", previous, previous)
+        stamp = self._fingerprint(served.name, newest)
+        if not retry_rejected and stamp == served.rejected:
+            return ReloadResult(served.name, "unchanged", previous, previous, served.error)
         try:
-            version = await self.open_version(served.name, served.versions[-1])
+            version = await self._open(served.name, newest)
         except ModelLoadError as exc:
-            self._fail(served, str(exc))
-            return
-        self.install(served, version)
+            return self._fail(served, newest, str(exc), stamp)
+        self._install(served, version)
+        return ReloadResult(served.name, "reloaded", newest, previous)
 
-    def _batcher(self, loaded: LoadedModel) -> DynamicBatcher:
-        metadata = loaded.metadata
-        delay_ms = self.settings.max_queue_delay_ms
-        if delay_ms is None:
-            delay_ms = metadata.batching.max_queue_delay_ms
-        max_rows = metadata.batching.max_batch_size  # also the TensorRT profile's maximum
-        if self.settings.max_batch_rows is not None:
-            max_rows = min(max_rows, self.settings.max_batch_rows)
-        config = BatcherConfig(
-            max_batch_size=max_rows,
-            max_queue_delay_s=delay_ms / 1000,
-            queue_capacity=self.settings.queue_capacity,
-            timeout_s=self.settings.request_timeout_s,
-            inline_below_s=self.settings.inline_inference_ms / 1000,
-            coalesce=metadata.task != "digit-generation",
-        )
-        return DynamicBatcher(metadata.name, loaded.run, config, self.metrics)
+    async def _open(self, name: str, version: str | None) -> ModelVersion:
+        root = self.settings.model_repository
+        if version is None:
+            raise ModelLoadError(f"no version of {name} in {root}")
+        folder = version_dir(root, name, version)
+        opened = await open_version(folder, self.providers, self.settings, self.metrics)
+        self._forget_unusable(opened.loaded.providers)
+        return opened
+
+    def _install(self, served: ServedModel, version: ModelVersion) -> None:
+        """Serve `version` from now on; the version it replaces retires in the background.
+
+        Synchronous, so the switch is atomic for the event loop: a request resolves either the old
+        version or the new one, and the one it got serves it to the end.
+        """
+        if self.draining:  # shut down while this version loaded: start nothing new
+            return
+        version.batcher.start()
+        previous, served.current = served.current, version
+        served.status, served.error, served.rejected = "ready", None, None
+        self.metrics.model_ready.labels(served.name).set(1)
+        provider = version.loaded.providers[0]
+        logger.info("%s version %s ready on %s", served.name, version.metadata.version, provider)
+        if previous is not None:
+            task = asyncio.create_task(self._retire(previous))
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
+
+    async def _retire(self, previous: ModelVersion) -> None:
+        await previous.retire(self.settings.drain_timeout_s)
+        logger.info("%s version %s retired", previous.name, previous.metadata.version)
+
+    def _fail(
+        self, served: ServedModel, version: str | None, reason: str, stamp: str
+    ) -> ReloadResult:
+        """Record why `version` cannot be served; a version already serving keeps serving."""
+        subject = f"version {version} cannot be served" if version else "cannot be served"
+        keeping = f"; still serving version {served.version}" if served.current else ""
+        served.error = f"{subject}: {reason}{keeping}"
+        served.rejected = stamp
+        if served.current is None:
+            served.status = "failed"
+        logger.error("model %s %s", served.name, served.error)
+        return ReloadResult(served.name, "failed", served.version, served.version, served.error)
+
+    def _fingerprint(self, name: str, version: str | None) -> str:
+        # With no version on disk there are no files to stamp; the first one dropped in changes it.
+        if version is None:
+            return "no version"
+        return fingerprint(version_dir(self.settings.model_repository, name, version))
 
     def _forget_unusable(self, used: list[str]) -> None:
         lost = unusable(self.providers, used)
         if lost:
             logger.warning("%s cannot run on this host; models use %s", ", ".join(lost), used)
             self.providers = [name for name in self.providers if name not in lost]
-
-    def _fail(self, served: ServedModel, reason: str) -> None:
-        served.status = "failed"
-        served.error = reason
-        logger.error("model %s cannot be served: %s", served.name, reason)

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from export.repository import Parity, TensorSpec, Variant
+from contract.metadata import Parity, TensorSpec, Variant
 
 # --- requests (documentation) -----------------------------------------------------------------
 # As strict as the parser in inputs.py, so that the OpenAPI schema says exactly what is accepted
@@ -42,7 +42,7 @@ class ImageInstance(_Request):
 
 
 class DigitBatchRequest(_Request):
-    """Several digits in one request (up to SERVING_MAX_BATCH_SIZE); each pixels or an image."""
+    """Several digits in one request (SERVING_MAX_INSTANCES_PER_REQUEST); pixels or images."""
 
     instances: list[PixelsInstance | ImageInstance] = Field(min_length=1, max_length=64)
 
@@ -54,7 +54,7 @@ class TextRequest(_Request):
 
 
 class TextBatchRequest(_Request):
-    """Several reviews in one request (up to SERVING_MAX_BATCH_SIZE)."""
+    """Several reviews in one request (up to SERVING_MAX_INSTANCES_PER_REQUEST)."""
 
     texts: list[Review] = Field(min_length=1, max_length=64)
 

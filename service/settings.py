@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -27,7 +27,18 @@ class Settings(BaseSettings):
         None, description="onnxruntime providers in priority order; None = TensorRT, CUDA, CPU"
     )
     intra_op_threads: int | None = Field(None, ge=1)
-    max_batch_size: int = Field(64, ge=1, description="instances or texts per request")
+    # Named SERVING_MAX_BATCH_SIZE before 0.2; the old name is still read. "Batch" now means
+    # only rows per session.run (max_batch_rows, and each model's batching.max_batch_size).
+    max_instances_per_request: int = Field(
+        64,
+        ge=1,
+        validation_alias=AliasChoices(
+            "max_instances_per_request",
+            "SERVING_MAX_INSTANCES_PER_REQUEST",
+            "SERVING_MAX_BATCH_SIZE",
+        ),
+        description="instances or texts per request",
+    )
     max_body_bytes: int = Field(
         8_388_608, ge=1, description="request body cap for routes without a cap of their own"
     )

@@ -1,6 +1,7 @@
-"""pip-audit over every pinned dependency in pyproject.toml (`make audit` runs this file alone).
+"""pip-audit over every pinned dependency in pyproject.toml.
 
-The audit asks a vulnerability service (PyPI's JSON API by default; AUDIT_SERVICE=osv for OSV).
+The audit is marked `network`: `make test` deselects it and `make audit` runs it alone. It asks a
+vulnerability service (PyPI's JSON API by default; AUDIT_SERVICE=osv for OSV).
 Where the service cannot be reached, or cannot answer for every pin, the test skips and says why:
 an audit that did not happen must not pass as a clean one.
 """
@@ -49,6 +50,7 @@ def audit(requirements: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
 
 
+@pytest.mark.network
 def test_pinned_dependencies_have_no_known_vulnerabilities(tmp_path: Path) -> None:
     if importlib.util.find_spec("pip_audit") is None:
         pytest.skip("pip-audit is not installed; pip install pip-audit (the dev extra has it)")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import get_args
 
+from contract.artifacts import Profile
 from training.config import MODELS, config_for
 from training.data import DATA_DIR_ENV, DataError, resolve_data_dir
 
@@ -17,7 +19,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("model", choices=[*MODELS, "all"], help="model to train, or all of them")
     parser.add_argument(
         "--profile",
-        choices=["full", "smoke"],
+        choices=get_args(Profile),
         default="full",
         help="full: the shipped models; smoke: a few hundred samples, one epoch",
     )
@@ -58,5 +60,5 @@ def main(argv: list[str] | None = None) -> int:
         except (DataError, FileNotFoundError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-        print(f"{name}: {report['metrics']} in {report['duration_s']} s → {run.folder}")
+        print(f"{name}: {report.metrics} in {report.duration_s} s → {run.folder}")
     return 0

@@ -10,8 +10,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
+from contract.artifacts import Profile
+
 SEED = 1337
-Profile = Literal["full", "smoke"]
 # Smoke runs exist to prove the pipeline end to end in seconds, not to learn much.
 SMOKE_SAMPLES = 512
 

@@ -7,6 +7,8 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from contract.metadata import ImagePreprocessing, Task
+from contract.tensors import image_batch
 from training.config import SEED, DigitsConfig
 from training.data import Mnist
 
@@ -14,11 +16,14 @@ IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"
+TASK: Task = "digit-classification"
+LABELS = [str(d) for d in range(NUM_CLASSES)]
+PREPROCESSING = ImagePreprocessing()
 
 
 def to_model_input(pixels: np.ndarray) -> np.ndarray:
     """(N, 28, 28) uint8 → (N, 28, 28, 1) float32 in [0, 1], the models' input contract."""
-    return (pixels.astype(np.float32) / 255.0)[..., np.newaxis]
+    return image_batch(PREPROCESSING, pixels)
 
 
 def build_mlp(config: DigitsConfig) -> keras.Model:

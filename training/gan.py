@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from contract.metadata import NoisePreprocessing, Task
 from training.config import SEED, GanConfig
 from training.data import Mnist
 
@@ -14,6 +15,13 @@ NOISE_NAME = "noise"
 LABEL_NAME = "label"
 OUTPUT_NAME = "image"
 NUM_CLASSES = 10
+TASK: Task = "digit-generation"
+LABELS = [str(d) for d in range(NUM_CLASSES)]
+
+
+def preprocessing(config: GanConfig) -> NoisePreprocessing:
+    """The generator's input contract: seeded standard-normal noise [and a digit label]."""
+    return NoisePreprocessing(latent_dim=config.latent_dim, conditional=config.conditional)
 
 
 def _upsample_to_image(x: keras.KerasTensor) -> keras.KerasTensor:
@@ -108,45 +116,51 @@ class GAN(keras.Model):
         realness, digit_logits = self.discriminator([images, labels], training=True)
         return realness, self.class_loss_fn(labels, digit_logits)
 
-    def train_step(self, batch: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
-        real, labels = batch
-        size = tf.shape(real)[0]
-        noise = keras.random.normal((size, self.config.latent_dim), seed=self.seed_generator)
-        with tf.GradientTape() as d_tape:
+    def _noise(self, size: tf.Tensor) -> tf.Tensor:
+        return keras.random.normal((size, self.config.latent_dim), seed=self.seed_generator)
+
+    def _discriminator_step(self, real: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+        """One update of the discriminator on real digits and as many fakes; returns its loss."""
+        noise = self._noise(tf.shape(real)[0])
+        with tf.GradientTape() as tape:
             fake = self.generator(self._inputs(noise, labels), training=True)
             real_logits, real_class_loss = self._judge(real, labels)
             fake_logits, _ = self._judge(fake, labels)
             # One-sided label smoothing (0.9) keeps the discriminator from overpowering early.
             # The classifier learns from real digits only, so fakes cannot teach it wrong shapes.
-            d_loss = (
+            loss = (
                 self.loss_fn(tf.fill(tf.shape(real_logits), 0.9), real_logits)
                 + self.loss_fn(tf.zeros_like(fake_logits), fake_logits)
                 + real_class_loss
             )
-        d_vars = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars, strict=True))
+        variables = self.discriminator.trainable_variables
+        gradients = tape.gradient(loss, variables)
+        self.d_optimizer.apply_gradients(zip(gradients, variables, strict=True))
+        return loss
 
-        noise = keras.random.normal((size, self.config.latent_dim), seed=self.seed_generator)
-        with tf.GradientTape() as g_tape:
+    def _generator_step(self, labels: tf.Tensor) -> tf.Tensor:
+        """One update of the generator towards fakes judged real; returns its loss."""
+        noise = self._noise(tf.shape(labels)[0])
+        with tf.GradientTape() as tape:
             fake = self.generator(self._inputs(noise, labels), training=True)
             fake_logits, fake_class_loss = self._judge(fake, labels)
-            g_loss = self.loss_fn(tf.ones_like(fake_logits), fake_logits) + fake_class_loss
-        g_vars = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars, strict=True))
+            loss = self.loss_fn(tf.ones_like(fake_logits), fake_logits) + fake_class_loss
+        variables = self.generator.trainable_variables
+        self.g_optimizer.apply_gradients(
+            zip(tape.gradient(loss, variables), variables, strict=True)
+        )
+        return loss
 
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
+    def train_step(self, batch: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
+        real, labels = batch
+        self.d_loss_tracker.update_state(self._discriminator_step(real, labels))
+        self.g_loss_tracker.update_state(self._generator_step(labels))
         return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
 
 
 def to_gan_range(pixels: np.ndarray) -> np.ndarray:
     """(N, 28, 28) uint8 → (N, 28, 28, 1) float32 in [-1, 1], the generator's output range."""
     return (pixels.astype(np.float32) / 127.5 - 1.0)[..., np.newaxis]
-
-
-def to_pixels(images: np.ndarray) -> np.ndarray:
-    """Generator output in [-1, 1] → (N, 28, 28) uint8, as the service renders it."""
-    return np.clip((images[..., 0] + 1.0) * 127.5, 0, 255).round().astype(np.uint8)
 
 
 def train(

@@ -8,9 +8,11 @@ from typing import Any
 import keras
 import numpy as np
 
+from contract.artifacts import JudgedEpoch
+from contract.tensors import LatentDraw, generated_pixels, latent_batch
+from training import gan
 from training.config import SEED, GanConfig
 from training.digits import to_model_input
-from training.gan import NUM_CLASSES, to_pixels
 
 SAMPLES = 1000
 FEATURE_LAYER = "features"
@@ -22,11 +24,7 @@ CLASS_SHARE_RANGE = (0.05, 0.15)
 
 def sample_inputs(config: GanConfig, count: int, seed: int = SEED) -> list[np.ndarray]:
     """Fixed generator inputs: noise, and for the conditional GAN each digit in turn."""
-    noise = np.random.default_rng(seed).standard_normal((count, config.latent_dim))
-    inputs: list[np.ndarray] = [noise.astype(np.float32)]
-    if config.conditional:
-        inputs.append(np.arange(count, dtype=np.int64) % NUM_CLASSES)
-    return inputs
+    return latent_batch(gan.preprocessing(config), LatentDraw(count, seed))
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -45,11 +43,11 @@ def measure(
 ) -> dict[str, float]:
     """Classify 1,000 generated digits and compare their features with real test digits."""
     inputs = sample_inputs(config, SAMPLES)
-    fake_pixels = to_pixels(generator.predict(inputs, batch_size=250, verbose=0))
+    fake_pixels = generated_pixels(generator.predict(inputs, batch_size=250, verbose=0))
     features = keras.Model(classifier.inputs, classifier.get_layer(FEATURE_LAYER).output)
     probabilities = classifier.predict(to_model_input(fake_pixels), batch_size=500, verbose=0)
     predicted = probabilities.argmax(axis=1)
-    fractions = np.bincount(predicted, minlength=NUM_CLASSES) / SAMPLES
+    fractions = np.bincount(predicted, minlength=gan.NUM_CLASSES) / SAMPLES
     metrics = {
         "mean_confidence": float(probabilities.max(axis=1).mean()),
         "min_class_fraction": float(fractions.min()),
@@ -99,7 +97,7 @@ class KeepBestEpoch(keras.callbacks.Callback):
         self.classifier = classifier
         self.real_pixels = real_pixels
         self.first_epoch = first_epoch
-        self.judged: list[dict[str, float]] = []  # per judged epoch: "epoch" and the metrics
+        self.judged: list[JudgedEpoch] = []
         self.best_epoch: int | None = None
         self._best_rank: tuple[int, float] | None = None
         self._best_weights: list[np.ndarray] | None = None
@@ -110,7 +108,7 @@ class KeepBestEpoch(keras.callbacks.Callback):
             return
         generator = self.model.generator
         metrics = measure(generator, self.config, self.classifier, self.real_pixels)
-        self.judged.append({"epoch": number, **metrics})
+        self.judged.append(JudgedEpoch(epoch=number, metrics=metrics))
         rank = (len(missed_targets(metrics)), metrics["fid_cnn_features"])
         if self._best_rank is None or rank < self._best_rank:
             self._best_rank, self.best_epoch = rank, number

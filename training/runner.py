@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 import dataclasses
+import platform
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from training import digits, gan, gan_quality, reports, sentiment
-from training.config import SEED, DigitsConfig, GanConfig, ModelConfig, Profile, SentimentConfig
+from contract.artifacts import (
+    MODEL_FILE,
+    VOCABULARY_FILE,
+    JudgedEpoch,
+    Profile,
+    TrainingReport,
+    run_dir,
+    write_report,
+)
+from contract.metadata import Preprocessing, Task
+from contract.tensors import generated_pixels
+from contract.text import Vocabulary
+from training import digits, gan, gan_quality, plots, sentiment
+from training.config import SEED, DigitsConfig, GanConfig, ModelConfig, SentimentConfig
 from training.data import load_imdb, load_mnist
-from training.text import Vocabulary
+from training.layers import load_model
 
-MODEL_FILE = "model.keras"
-VOCABULARY_FILE = "vocab.txt"
 CLASSIFIER_FOR_GAN_METRICS = "digits-cnn"
-DIGIT_LABELS = [str(d) for d in range(10)]
-SENTIMENT_LABELS = ["negative", "positive"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +45,23 @@ class Run:
 
     @property
     def folder(self) -> Path:
-        return self.artifacts / self.name
+        return run_dir(self.artifacts, self.name)
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What training one model family yields, before the fields every run's report shares."""
+
+    task: Task
+    preprocessing: Preprocessing
+    labels: list[str]
+    metrics: dict[str, float]
+    history: dict[str, list[float]]
+    data_sha256: dict[str, str]
+    # Generators only: see TrainingReport.
+    selected_epoch: int | None = None
+    judged_epochs: list[JudgedEpoch] | None = None
+    missed_targets: list[str] | None = None
 
 
 def distribution_strategy() -> tf.distribute.Strategy:
@@ -46,28 +71,45 @@ def distribution_strategy() -> tf.distribute.Strategy:
     return tf.distribute.get_strategy()
 
 
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that shaped the model."""
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+    }
+
+
 def _callbacks(run: Run) -> list[keras.callbacks.Callback]:
     if run.tensorboard:
         return [keras.callbacks.TensorBoard(log_dir=str(run.folder / "tensorboard"))]
     return []
 
 
-def _train_digits(run: Run, config: DigitsConfig) -> dict[str, object]:
+def _floats(history: keras.callbacks.History) -> dict[str, list[float]]:
+    """Keras' per-epoch logs as plain floats, ready for JSON."""
+    return {key: [float(v) for v in values] for key, values in history.history.items()}
+
+
+def _train_digits(run: Run, config: DigitsConfig) -> Outcome:
     data = load_mnist(run.data_dir)
     with distribution_strategy().scope():
         model, history = digits.train(config, data, _callbacks(run))
     metrics, predicted = digits.evaluate(model, data)
     model.save(run.folder / MODEL_FILE)
-    reports.plot_confusion(data.y_test, predicted, DIGIT_LABELS, run.folder / "confusion.png")
-    return {
-        "metrics": metrics,
-        "history": history.history,
-        "data_sha256": {"mnist": data.sha256},
-        "labels": DIGIT_LABELS,
-    }
+    plots.plot_confusion(data.y_test, predicted, digits.LABELS, run.folder / "confusion.png")
+    return Outcome(
+        digits.TASK,
+        digits.PREPROCESSING,
+        digits.LABELS,
+        metrics,
+        _floats(history),
+        {"mnist": data.sha256},
+    )
 
 
-def _train_sentiment(run: Run, config: SentimentConfig) -> dict[str, object]:
+def _train_sentiment(run: Run, config: SentimentConfig) -> Outcome:
     data = load_imdb(run.data_dir)
     vocabulary = Vocabulary.build(data.train_texts, config.vocabulary_size)
     vocabulary_sha256 = vocabulary.save(run.folder / VOCABULARY_FILE)
@@ -75,74 +117,98 @@ def _train_sentiment(run: Run, config: SentimentConfig) -> dict[str, object]:
         model, history = sentiment.train(config, data, vocabulary, _callbacks(run))
     metrics, predicted = sentiment.evaluate(model, config, data, vocabulary)
     model.save(run.folder / MODEL_FILE)
-    reports.plot_confusion(
-        data.test_labels, predicted, SENTIMENT_LABELS, run.folder / "confusion.png"
+    plots.plot_confusion(
+        data.test_labels, predicted, sentiment.LABELS, run.folder / "confusion.png"
     )
-    return {
-        "metrics": metrics,
-        "history": history.history,
-        "data_sha256": {"imdb": data.sha256},
-        "labels": SENTIMENT_LABELS,
-        "vocabulary_sha256": vocabulary_sha256,
-    }
+    return Outcome(
+        sentiment.TASK,
+        sentiment.preprocessing(config, vocabulary, vocabulary_sha256),
+        sentiment.LABELS,
+        metrics,
+        _floats(history),
+        {"imdb": data.sha256},
+    )
 
 
-def _train_gan(run: Run, config: GanConfig) -> dict[str, object]:
-    classifier_path = run.artifacts / CLASSIFIER_FOR_GAN_METRICS / MODEL_FILE
-    if not classifier_path.exists():
+def _gan_judge(run: Run) -> keras.Model:
+    """The digit classifier that judges generated digits: it must have been trained first."""
+    path = run_dir(run.artifacts, CLASSIFIER_FOR_GAN_METRICS) / MODEL_FILE
+    if not path.exists():
         raise FileNotFoundError(
-            f"{classifier_path} is missing: GAN quality is measured with our digit classifier, "
+            f"{path} is missing: GAN quality is measured with our digit classifier, "
             f"so train {CLASSIFIER_FOR_GAN_METRICS} first (same --out and --profile)"
         )
+    return load_model(path)
+
+
+def _plot_samples(generator: keras.Model, config: GanConfig, path: Path) -> None:
+    # Labels cycle 0..9, so in a 10-column grid each column of the conditional GAN is one digit.
+    grid = generator.predict(gan_quality.sample_inputs(config, 100, seed=SEED + 1), verbose=0)
+    plots.plot_samples(generated_pixels(grid), path)
+
+
+def _train_gan(run: Run, config: GanConfig) -> Outcome:
+    classifier = _gan_judge(run)
     data = load_mnist(run.data_dir)
-    classifier = keras.models.load_model(classifier_path)
-    keep_best = gan_quality.KeepBestEpoch(
-        config, classifier, data.x_test, first_epoch=max(1, config.epochs // 2)
-    )
+    first_judged = max(1, config.epochs // 2)
+    keep_best = gan_quality.KeepBestEpoch(config, classifier, data.x_test, first_judged)
     with distribution_strategy().scope():
         model, history = gan.train(config, data, [*_callbacks(run), keep_best])
     metrics = gan_quality.measure(model.generator, config, classifier, data.x_test)
     model.generator.save(run.folder / MODEL_FILE)
-    # Labels cycle 0..9, so in a 10-column grid each column of the conditional GAN is one digit.
-    grid = model.generator.predict(gan_quality.sample_inputs(config, 100, seed=SEED + 1), verbose=0)
-    reports.plot_samples(gan.to_pixels(grid), run.folder / "samples.png")
-    return {
-        "metrics": metrics,
-        "missed_targets": gan_quality.missed_targets(metrics),
-        "selected_epoch": keep_best.best_epoch,
-        "judged_epochs": keep_best.judged,
-        "history": history.history,
-        "data_sha256": {"mnist": data.sha256},
-        "labels": DIGIT_LABELS,
-    }
+    _plot_samples(model.generator, config, run.folder / "samples.png")
+    return Outcome(
+        gan.TASK,
+        gan.preprocessing(config),
+        gan.LABELS,
+        metrics,
+        _floats(history),
+        {"mnist": data.sha256},
+        selected_epoch=keep_best.best_epoch,
+        judged_epochs=keep_best.judged,
+        missed_targets=gan_quality.missed_targets(metrics),
+    )
 
 
-TRAINERS: dict[type, Callable[[Run, ModelConfig], dict[str, object]]] = {
-    DigitsConfig: _train_digits,  # type: ignore[dict-item]
-    SentimentConfig: _train_sentiment,  # type: ignore[dict-item]
-    GanConfig: _train_gan,  # type: ignore[dict-item]
-}
+def _train_family(run: Run) -> Outcome:
+    """Train, evaluate and save the run's model the way its family does."""
+    config = run.config
+    if isinstance(config, DigitsConfig):
+        return _train_digits(run, config)
+    if isinstance(config, SentimentConfig):
+        return _train_sentiment(run, config)
+    return _train_gan(run, config)
 
 
-def train(run: Run) -> dict[str, object]:
+def _report(run: Run, outcome: Outcome, duration_s: float) -> TrainingReport:
+    return TrainingReport(
+        name=run.name,
+        profile=run.profile,
+        task=outcome.task,
+        preprocessing=outcome.preprocessing,
+        labels=outcome.labels,
+        config=dataclasses.asdict(run.config),
+        metrics=outcome.metrics,
+        history=outcome.history,
+        data_sha256=outcome.data_sha256,
+        epochs_run=len(next(iter(outcome.history.values()))),
+        duration_s=duration_s,
+        seed=SEED,
+        created_at=datetime.now(UTC).replace(microsecond=0),
+        library_versions=library_versions(),
+        selected_epoch=outcome.selected_epoch,
+        judged_epochs=outcome.judged_epochs,
+        missed_targets=outcome.missed_targets,
+    )
+
+
+def train(run: Run) -> TrainingReport:
     """Train one model under a fixed seed and write its artifacts; return the report."""
     keras.utils.set_random_seed(SEED)
     run.folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    outcome = TRAINERS[type(run.config)](run, run.config)
-    history: dict[str, list[float]] = outcome.pop("history")  # type: ignore[assignment]
-    reports.plot_curves(history, run.folder / "curves.png")
-    report = {
-        "name": run.name,
-        "profile": run.profile,
-        "config": dataclasses.asdict(run.config),
-        **outcome,
-        "epochs_run": len(next(iter(history.values()))),
-        "history": {key: [float(v) for v in values] for key, values in history.items()},
-        "duration_s": round(time.perf_counter() - started, 1),
-        "seed": SEED,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "library_versions": reports.library_versions(),
-    }
-    reports.write_report(run.folder, report)
+    outcome = _train_family(run)
+    plots.plot_curves(outcome.history, run.folder / "curves.png")
+    report = _report(run, outcome, duration_s=round(time.perf_counter() - started, 1))
+    write_report(run.folder, report)
     return report

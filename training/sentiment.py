@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import keras
 import numpy as np
-from keras import layers, ops
+from keras import layers
 
+from contract.artifacts import VOCABULARY_FILE
+from contract.metadata import Task, TextPreprocessing
+from contract.text import STANDARDISATION_RULES, Vocabulary, encode_batch
 from training.config import SEED, SentimentConfig
 from training.data import Imdb
-from training.text import Vocabulary, encode_batch
+from training.layers import TokenAndPositionEmbedding
 
 INPUT_NAME = "tokens"
 OUTPUT_NAME = "positive_probability"
+TASK: Task = "sentiment"
+LABELS = ["negative", "positive"]
 
 
 def _recurrent_head(config: SentimentConfig, recurrent: layers.Layer, name: str) -> keras.Model:
@@ -40,28 +45,6 @@ def build_lstm(config: SentimentConfig) -> keras.Model:
     return _recurrent_head(config, lstm, "sentiment_lstm")
 
 
-@keras.saving.register_keras_serializable(package="sentiment")
-class TokenAndPositionEmbedding(layers.Layer):
-    """Word embedding plus a learned embedding of each position."""
-
-    def __init__(self, sequence_length: int, vocabulary_size: int, dim: int, **kwargs: object):
-        super().__init__(**kwargs)
-        self.sequence_length, self.vocabulary_size, self.dim = sequence_length, vocabulary_size, dim
-        self.tokens = layers.Embedding(vocabulary_size, dim)
-        self.positions = layers.Embedding(sequence_length, dim)
-
-    def call(self, token_ids: keras.KerasTensor) -> keras.KerasTensor:
-        return self.tokens(token_ids) + self.positions(ops.arange(self.sequence_length))
-
-    def get_config(self) -> dict[str, object]:
-        return {
-            **super().get_config(),
-            "sequence_length": self.sequence_length,
-            "vocabulary_size": self.vocabulary_size,
-            "dim": self.dim,
-        }
-
-
 def build_transformer(config: SentimentConfig) -> keras.Model:
     """One Transformer encoder block over token + position embeddings, mean-pooled."""
     inputs = keras.Input((config.sequence_length,), dtype="int64", name=INPUT_NAME)
@@ -86,6 +69,32 @@ def build_transformer(config: SentimentConfig) -> keras.Model:
 BUILDERS = {"rnn": build_rnn, "lstm": build_lstm, "transformer": build_transformer}
 
 
+def preprocessing(
+    config: SentimentConfig, vocabulary: Vocabulary, vocabulary_sha256: str
+) -> TextPreprocessing:
+    """The serving contract of a model trained on `vocabulary` (saved as VOCABULARY_FILE)."""
+    return TextPreprocessing(
+        standardisation=list(STANDARDISATION_RULES),
+        vocabulary_file=VOCABULARY_FILE,
+        vocabulary_sha256=vocabulary_sha256,
+        vocabulary_size=len(vocabulary),
+        sequence_length=config.sequence_length,
+    )
+
+
+def _training_rows(
+    config: SentimentConfig, data: Imdb, vocabulary: Vocabulary
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shuffled (N, sequence_length) token ids and float32 labels."""
+    # Shuffled: the file is sorted by label.
+    order = np.random.default_rng(SEED).permutation(len(data.train_texts))
+    if config.max_train_samples:
+        order = order[: config.max_train_samples]
+    texts = [data.train_texts[i] for i in order]
+    tokens = encode_batch(vocabulary, texts, config.sequence_length)
+    return tokens, data.train_labels[order].astype(np.float32)
+
+
 def train(
     config: SentimentConfig,
     data: Imdb,
@@ -93,31 +102,23 @@ def train(
     callbacks: list[keras.callbacks.Callback],
 ) -> tuple[keras.Model, keras.callbacks.History]:
     """Tokenise with the shared vocabulary, then build and fit one sentiment model."""
-    texts, labels = data.train_texts, data.train_labels
-    order = np.random.default_rng(SEED).permutation(len(texts))  # the file is sorted by label
-    if config.max_train_samples:
-        order = order[: config.max_train_samples]
-    tokens = encode_batch(vocabulary, [texts[i] for i in order], config.sequence_length)
+    tokens, labels = _training_rows(config, data, vocabulary)
     model = BUILDERS[config.architecture](config)
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=1.0),
         loss="binary_crossentropy",
         metrics=["accuracy"],
     )
+    early_stopping = keras.callbacks.EarlyStopping(
+        monitor="val_accuracy", patience=config.early_stopping_patience, restore_best_weights=True
+    )
     history = model.fit(
         tokens,
-        labels[order].astype(np.float32),
+        labels,
         batch_size=config.batch_size,
         epochs=config.epochs,
         validation_split=config.validation_split,
-        callbacks=[
-            keras.callbacks.EarlyStopping(
-                monitor="val_accuracy",
-                patience=config.early_stopping_patience,
-                restore_best_weights=True,
-            ),
-            *callbacks,
-        ],
+        callbacks=[early_stopping, *callbacks],
     )
     return model, history
 

@@ -7,8 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from service.admission import admitted_version
 from service.catalog import GENERATION
-from service.dependencies import GeneratorModelName, generator_for, serving
+from service.dependencies import GeneratorModelName, generator_for
 from service.generation import generate, generated_body, new_seed
 from service.openapi import error_responses
 from service.png import encode_png, tile
@@ -50,7 +51,7 @@ async def generate_digits(
     whatever it likes (`model=conditional` without a digit cycles through 0–9). The seed used is
     returned in the `X-Seed` header (and in the JSON): pass it back to get the same images.
     """
-    with serving(request, GENERATION, generator_for(model, digit)) as version:
+    with admitted_version(request, GENERATION, generator_for(model, digit)) as version:
         generated = await generate(version, count, digit, new_seed() if seed is None else seed)
         headers = {"X-Seed": str(generated.seed)}
         if image_format == "json":

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from service.dependencies import RegistryDep
 from service.openapi import error_responses
-from service.reports import describe
 from service.schemas import ModelInfo, ModelList
+from service.views import describe
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 

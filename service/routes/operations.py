@@ -8,8 +8,8 @@ from starlette.responses import Response
 from service.dependencies import MetricsDep, RegistryDep
 from service.errors import NotReady
 from service.metrics import CONTENT_TYPE
-from service.reports import readiness_report
 from service.schemas import ErrorEnvelope, Health, ReadinessReport
+from service.views import readiness_report
 
 router = APIRouter(tags=["operations"])
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from service.admission import admitted_version
 from service.catalog import DIGITS
-from service.dependencies import DigitModelName, serving, settings_of
+from service.dependencies import DigitModelName, settings_of
 from service.digits import classify, pixel_size
 from service.inputs import read_digit_inputs
 from service.openapi import error_responses
@@ -29,11 +30,11 @@ async def predict_digit(request: Request, model: DigitModelName = None) -> Orjso
     - JSON `{"image": "<base64>"}`, a raw image body (`image/png`, `image/jpeg`, ...) or a
       `multipart/form-data` upload in field `file`: any size, either polarity; the digit is cropped,
       scaled to 20×20 and centred by mass like MNIST;
-    - JSON `{"instances": [...]}` with up to `SERVING_MAX_BATCH_SIZE` (64) pixels/image objects,
-      answered as `{"predictions": [...]}` in the same order.
+    - JSON `{"instances": [...]}` with up to `SERVING_MAX_INSTANCES_PER_REQUEST` (64)
+      pixels/image objects, answered as `{"predictions": [...]}` in the same order.
     """
-    with serving(request, DIGITS, model) as version:
-        max_instances = settings_of(request).max_batch_size
+    with admitted_version(request, DIGITS, model) as version:
+        max_instances = settings_of(request).max_instances_per_request
         inputs = await read_digit_inputs(request, pixel_size(version), max_instances)
         predictions = await classify(version, inputs.pixels)
         return OrjsonResponse(prediction_body(predictions, inputs.batched, version.ref))

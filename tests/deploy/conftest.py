@@ -10,7 +10,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.deploy.dockerfile import Dockerfile
+from tests.helpers.dockerfile import Dockerfile
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -18,7 +18,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from tests.deploy.dockerfile import Dockerfile
+from tests.helpers.dockerfile import Dockerfile
 
 ROOT = Path(__file__).resolve().parents[2]
 HADOLINT_CONFIG = ROOT / "deploy" / "hadolint.yaml"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from service.settings import Settings
-from tests.deploy.dockerfile import Dockerfile
+from tests.helpers.dockerfile import Dockerfile
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "deployment.md").read_text()

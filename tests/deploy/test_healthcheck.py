@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -12,6 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from loadtest.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy" / "docker" / "healthcheck.py"
@@ -44,12 +45,6 @@ def probe(port: int) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SERVING_PORT": str(port)}
     command = [sys.executable, "-I", str(SCRIPT)]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=30, check=False)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_healthy_server_passes(server: ThreadingHTTPServer) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from service.settings import Settings
-from tests.deploy.dockerfile import Dockerfile
+from tests.helpers.dockerfile import Dockerfile
 
 yaml = pytest.importorskip("yaml", reason="pyyaml is in the dev extra")
 

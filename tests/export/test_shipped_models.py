@@ -13,8 +13,9 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from export.repository import ModelMetadata, model_names, read_metadata, sha256_file
-from training.text import Vocabulary, encode_batch
+from contract.metadata import ModelMetadata
+from contract.repository import model_names, read_metadata, sha256_file
+from contract.text import Vocabulary, encode_batch
 
 REPOSITORY = Path(__file__).resolve().parents[2] / "models"
 SHIPPED = model_names(REPOSITORY)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from export.repository import model_names
+from contract.repository import model_names
 from loadtest import server
 
 SHIPPED_MODELS = server.ROOT / "models"

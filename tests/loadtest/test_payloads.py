@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import orjson
 import pytest
 
-from loadtest.payloads import data_dir, load_digits, load_reviews
-from training.images import to_mnist
+from contract.images import to_mnist
+from loadtest import payloads
+from loadtest.payloads import load_digits, load_reviews
+from training.data import DATA_DIR_ENV
 
 
 def test_digit_bodies_are_the_pixels_and_a_user_style_png(data_dir: Path) -> None:
@@ -37,4 +40,20 @@ def test_reviews_are_labelled_test_reviews(data_dir: Path) -> None:
 
 def test_a_folder_without_the_data_is_refused_with_the_fix(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="pass --data-dir"):
-        data_dir(tmp_path)
+        payloads.data_dir(tmp_path)
+
+
+def test_without_a_flag_the_training_data_variable_names_the_folder(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(DATA_DIR_ENV, str(data_dir))
+    assert payloads.data_dir() == data_dir
+
+
+def test_the_flag_wins_over_the_training_data_variable(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
+    assert payloads.data_dir(data_dir) == data_dir
+    with pytest.raises(FileNotFoundError, match=re.escape(f"{tmp_path} lacks mnist.npz")):
+        payloads.data_dir()

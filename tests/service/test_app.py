@@ -9,7 +9,7 @@ from pathlib import Path
 from starlette.testclient import TestClient
 
 from service.app import create_app
-from tests.service.conftest import ROOT, tiny_settings
+from tests.helpers.apps import ROOT, tiny_settings
 
 FORBIDDEN = "{'tensorflow', 'keras', 'tf2onnx'}"
 

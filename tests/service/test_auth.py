@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from tests.service.conftest import running_app, tiny_settings
-from tests.service.test_errors import BLANK, assert_error
+from tests.helpers.apps import running_app, tiny_settings
+from tests.helpers.errors import BLANK, assert_error
 
 KEY = "key-one"
 TOKEN = "admin-token"

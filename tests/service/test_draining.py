@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.service.conftest import running_app, tiny_settings
-from tests.service.test_errors import assert_error
+from tests.helpers.apps import running_app, tiny_settings
+from tests.helpers.errors import assert_error
 
 
 def test_once_refusing_new_requests_get_503_with_retry_after(tiny_repository: Path) -> None:

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
-from training.images import render_user_style
+from loadtest.drawing import render_user_style
 
 pytestmark = pytest.mark.e2e
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from service.app import create_app
-from tests.service.conftest import server_process, tiny_settings
-from tests.service.tiny_models import build_repository
+from tests.helpers.apps import server_process, tiny_settings
+from tests.helpers.tiny_models import build_repository
 
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is in the dev extra")
 

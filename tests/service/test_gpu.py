@@ -10,7 +10,7 @@ import pytest
 
 from service.loading import load_model
 from service.providers import CPU, CUDA, TENSORRT, choose_providers
-from tests.service.tiny_models import build_repository
+from tests.helpers.tiny_models import build_repository
 
 pytestmark = [
     pytest.mark.gpu,

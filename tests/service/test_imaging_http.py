@@ -12,8 +12,8 @@ import httpx
 import numpy as np
 import pytest
 
+from loadtest.drawing import render_user_style
 from training.data import Mnist, load_mnist
-from training.images import render_user_style
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from starlette.testclient import TestClient
 
-from tests.service.test_errors import assert_error
+from tests.helpers.errors import assert_error
 
 # The module-scoped `client` is shared by every example; that is what it is for.
 PROPERTY = settings(

@@ -8,6 +8,7 @@ import base64
 import numpy as np
 import pytest
 
+from loadtest.drawing import render_user_style
 from service.errors import InvalidImage, InvalidRequest, PayloadTooLarge, ServiceError
 from service.inputs import (
     DigitInputs,
@@ -17,7 +18,6 @@ from service.inputs import (
     pixels_array,
     texts_from_json,
 )
-from training.images import render_user_style
 
 SIZE = (28, 28)
 BLANK = [[0] * 28 for _ in range(28)]

@@ -12,7 +12,7 @@ import pytest
 from service import loading
 from service.loading import ModelLoadError, load_model
 from service.providers import CPU, CUDA
-from tests.service.tiny_models import build_repository
+from tests.helpers.tiny_models import build_repository
 
 
 @pytest.fixture

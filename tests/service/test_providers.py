@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from export.repository import read_metadata
+from contract.repository import read_metadata
 from service.providers import (
     CPU,
     CUDA,
@@ -18,7 +18,7 @@ from service.providers import (
     tensorrt_options,
     unusable,
 )
-from tests.service.tiny_models import build_repository
+from tests.helpers.tiny_models import build_repository
 
 GPU_HOST = [TENSORRT, CUDA, CPU]
 CPU_HOST = [CPU]

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
-from export.repository import sha256_file
-from tests.service.conftest import running_app, tiny_settings
-from tests.service.test_errors import assert_error
-from tests.service.tiny_models import build_repository
+from contract.repository import sha256_file
+from tests.helpers.apps import running_app, tiny_settings
+from tests.helpers.errors import assert_error
+from tests.helpers.files import append_bytes
+from tests.helpers.tiny_models import build_repository
+from tests.helpers.waiting import eventually
 
 Damage = Callable[[Path], None]
-
-
-def append_bytes(folder: Path) -> None:
-    with (folder / "model.onnx").open("ab") as onnx_file:
-        onnx_file.write(b"tampered")
 
 
 def truncate_onnx(folder: Path, *, record_checksum: bool = False) -> None:
@@ -53,11 +49,12 @@ DAMAGES: dict[str, tuple[Damage, str]] = {
 
 
 def wait_until_loaded(client: TestClient) -> None:
-    """Poll /v1/models until no model is loading any more."""
-    deadline = time.monotonic() + 30
-    while any(m["status"] == "loading" for m in client.get("/v1/models").json()["models"]):
-        assert time.monotonic() < deadline, "models still loading after 30 s"
-        time.sleep(0.02)
+    """Wait until /v1/models lists no model as loading any more."""
+
+    def loaded() -> bool:
+        return all(m["status"] != "loading" for m in client.get("/v1/models").json()["models"])
+
+    eventually(loaded, 30, what="every model loaded or failed")
 
 
 @pytest.mark.parametrize("damage", list(DAMAGES))
@@ -79,7 +76,7 @@ def test_a_faulty_model_is_refused_and_the_others_keep_serving(
 
     lines = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert any(
-        line.startswith("model sentiment-lstm cannot be served") and reason in line
+        line.startswith("model sentiment-lstm version 1 cannot be served") and reason in line
         for line in lines
     ), lines
     assert ready.status_code == 503, ready.text
@@ -91,3 +88,45 @@ def test_a_faulty_model_is_refused_and_the_others_keep_serving(
     assert reason in listed["error"]
     assert reason in assert_error(refused, 503, "not_ready")
     assert served.status_code == 200, served.text
+
+
+def test_a_version_refused_at_start_up_is_tried_once_until_a_new_one_arrives(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    repository = build_repository(tmp_path, ("sentiment-lstm", "digits-cnn"))
+    append_bytes(repository / "sentiment-lstm" / "1")
+    # The poller visits sentiment-lstm first, so digits-cnn versions served show it polled again.
+    models = ["sentiment-lstm", "digits-cnn"]
+    settings = tiny_settings(repository, models=models, reload_interval_s=0.02)
+    with caplog.at_level(logging.ERROR), running_app(settings, wait_ready=False) as client:
+        wait_until_loaded(client)
+        refused = model_ready(client, "sentiment-lstm")
+        for version in (2, 3):
+            build_repository(repository, ("digits-cnn",), version=version)
+            wait_for_version(client, "digits-cnn", str(version))
+        build_repository(repository, ("sentiment-lstm",), version=2)
+        wait_for_version(client, "sentiment-lstm", "2")
+        ready = client.get("/readyz")
+        accepted = model_ready(client, "sentiment-lstm")
+    failures = [r for r in caplog.records if "version 1 cannot be served" in r.getMessage()]
+    assert len(failures) == 1, "the broken version is logged once, not at every poll"
+    assert ready.status_code == 200, ready.text
+    assert (refused, accepted) == (0.0, 1.0), "serving_model_ready follows the model"
+
+
+def wait_for_version(client: TestClient, model: str, version: str) -> None:
+    """Wait until /v1/models says `version` of `model` is serving."""
+
+    def serving() -> bool:
+        listed = client.get(f"/v1/models/{model}").json()
+        return (listed["status"], listed["version"]) == ("ready", version)
+
+    eventually(serving, what=f"{model} version {version} serving")
+
+
+def model_ready(client: TestClient, model: str) -> float:
+    """The `serving_model_ready` gauge of one model, as /metrics shows it."""
+    prefix = f'serving_model_ready{{model="{model}"}} '
+    lines = [line for line in client.get("/metrics").text.splitlines() if line.startswith(prefix)]
+    assert len(lines) == 1, f"no single {prefix!r} line in /metrics"
+    return float(lines[0].removeprefix(prefix))

@@ -1,23 +1,31 @@
-"""Hot reload: a new version is swapped in without failing or holding up requests in flight."""
+"""Hot reload: a new version is swapped in without failing or holding up requests in flight.
+
+Triggered by `POST /admin/reload` or by the poller, which nothing on disk may stop.
+"""
 
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from starlette.testclient import TestClient
 
+from service import registry
 from service.loading import LoadedModel
-from tests.service.conftest import running_app, tiny_settings
-from tests.service.test_errors import assert_error
-from tests.service.test_registry import append_bytes
-from tests.service.tiny_models import build_repository
+from service.settings import Settings
+from tests.helpers.apps import running_app, tiny_settings
+from tests.helpers.errors import assert_error
+from tests.helpers.files import append_bytes
+from tests.helpers.tiny_models import build_repository
+from tests.helpers.waiting import eventually
 
 TOKEN = "reload-token"
 ADMIN = {"X-Admin-Token": TOKEN}
@@ -144,7 +152,7 @@ def test_requests_in_flight_during_a_swap_finish_on_their_version_without_delayi
         running = pool.submit(score, client)
         assert gate.entered.wait(10), "version 1 never got the first request"
         queued = pool.submit(score, client)
-        time.sleep(0.1)  # the second request is now queued behind the held batch
+        eventually(lambda: queue_depth(client) == 1, what="the second request queued behind")
         started = time.monotonic()
         reloaded = client.post("/admin/reload?model=lstm", headers=ADMIN)
         newer = score(client)
@@ -154,10 +162,7 @@ def test_requests_in_flight_during_a_swap_finish_on_their_version_without_delayi
         assert not retired(caplog), "version 1 retires only once its requests are done"
         gate.open.set()
         held = [running.result(), queued.result()]
-        deadline = time.monotonic() + 5
-        while not retired(caplog):
-            assert time.monotonic() < deadline, "version 1 was never retired"
-            time.sleep(0.02)
+        eventually(lambda: retired(caplog), 5, what="version 1 retired")
     assert reloaded.status_code == 200, reloaded.text
     assert newer[0] == "2"
     assert waited < 5, "the swap and the next request did not wait for the held batch"
@@ -168,6 +173,13 @@ def test_requests_in_flight_during_a_swap_finish_on_their_version_without_delayi
 
 def retired(caplog: pytest.LogCaptureFixture) -> bool:
     return any(r.getMessage() == "sentiment-lstm version 1 retired" for r in caplog.records)
+
+
+def queue_depth(client: TestClient) -> float:
+    """Requests waiting for a sentiment-lstm batch, as /metrics shows it."""
+    prefix = 'serving_batch_queue_depth{model="sentiment-lstm"} '
+    lines = client.get("/metrics").text.splitlines()
+    return next((float(line.removeprefix(prefix)) for line in lines if line.startswith(prefix)), 0)
 
 
 def test_a_swap_under_concurrent_load_fails_no_request(
@@ -183,9 +195,10 @@ def test_a_swap_under_concurrent_load_fails_no_request(
 
     with ThreadPoolExecutor(4) as pool:
         load = [pool.submit(keep_scoring) for _ in range(4)]
-        time.sleep(0.2)
+        eventually(lambda: len(answers) >= 20, what="20 answers before the swap")
         reloaded = client.post("/admin/reload", headers=ADMIN)
-        time.sleep(0.2)
+        swapped = len(answers)
+        eventually(lambda: len(answers) >= swapped + 20, what="20 answers after the swap")
         stop.set()
         for future in load:
             future.result()  # re-raises any failed request
@@ -198,27 +211,76 @@ def test_a_swap_under_concurrent_load_fails_no_request(
 
 
 def test_polling_serves_new_versions_and_tries_a_broken_one_once(
-    repository: Path, caplog: pytest.LogCaptureFixture
+    repository: Path, tmp_path_factory: pytest.TempPathFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = tiny_settings(repository, models=["sentiment-lstm"], reload_interval_s=0.05)
-    with caplog.at_level(logging.ERROR), running_app(settings) as client:
-        build_repository(repository, ("sentiment-lstm",), version=2)
-        wait_for_version(client, "2")
-        build_repository(repository, ("sentiment-lstm",), version=3)
-        append_bytes(repository / "sentiment-lstm" / "3")
-        deadline = time.monotonic() + 10
-        while "version 3" not in str(client.get("/v1/models/lstm").json()["error"]):
-            assert time.monotonic() < deadline, "the broken version was never tried"
-            time.sleep(0.02)
-        time.sleep(0.3)  # several more polls
-        listed = client.get("/v1/models/lstm").json()
-    assert (listed["status"], listed["version"]) == ("ready", "2")
+    with caplog.at_level(logging.ERROR), running_app(polling(repository)) as client:
+        serve_new_version(client, repository, "sentiment-lstm", 2)
+        staging = build_repository(
+            tmp_path_factory.mktemp("staging"), ("sentiment-lstm",), version=3
+        )
+        append_bytes(staging / "sentiment-lstm" / "3")
+        # Moved in whole: a poll between writing and damaging it would load a sound version 3.
+        (staging / "sentiment-lstm" / "3").rename(repository / "sentiment-lstm" / "3")
+        eventually(lambda: "version 3" in str(listed(client)["error"]), what="version 3 tried")
+        for version in (2, 3):  # the second one is served a whole poll after version 3 failed
+            serve_new_version(client, repository, "digits-cnn", version)
+        now = listed(client)
+    assert (now["status"], now["version"]) == ("ready", "2")
     failures = [r for r in caplog.records if "version 3 cannot be served" in r.getMessage()]
     assert len(failures) == 1, "a broken version is logged once, not at every poll"
 
 
-def wait_for_version(client: TestClient, version: str) -> None:
-    deadline = time.monotonic() + 10
-    while client.get("/v1/models/lstm").json()["version"] != version:
-        assert time.monotonic() < deadline, f"version {version} never served"
-        time.sleep(0.02)
+def test_a_folder_named_with_a_non_ascii_digit_never_stops_the_poller(
+    repository: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # "²".isdigit() is True but int("²") raises: a listing that trusts isdigit() fails on it.
+    with caplog.at_level(logging.ERROR), running_app(polling(repository)) as client:
+        shutil.copytree(repository / "digits-cnn" / "1", repository / "digits-cnn" / "²")
+        for version in (2, 3):  # the second one is served a whole poll after "²" appeared
+            serve_new_version(client, repository, "sentiment-lstm", version)
+        shutil.rmtree(repository / "digits-cnn" / "²")
+        serve_new_version(client, repository, "digits-cnn", 2)
+    surprises = [r for r in caplog.records if r.name == "service.reloading"]
+    assert all(r.exc_info and "digits-cnn" in r.getMessage() for r in surprises), surprises
+
+
+def test_an_unexpected_error_while_polling_is_logged_and_polling_goes_on(
+    repository: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    listing = registry.versions
+    surprises = [RuntimeError("listing broke")]
+
+    def versions(root: Path, name: str) -> list[str]:
+        if surprises:
+            raise surprises.pop()
+        return listing(root, name)
+
+    with caplog.at_level(logging.ERROR), running_app(polling(repository)) as client:
+        monkeypatch.setattr(registry, "versions", versions)  # started: the next poll meets it
+        serve_new_version(client, repository, "sentiment-lstm", 2)
+    logged = [r for r in caplog.records if r.name == "service.reloading"]
+    assert len(logged) == 1, logged
+    assert logged[0].getMessage().endswith(" for a new version failed"), logged[0].getMessage()
+    assert logged[0].exc_info is not None, "logged with its traceback"
+
+
+def polling(repository: Path) -> Settings:
+    """Both models, polled every 20 ms; digits-cnn first."""
+    return tiny_settings(repository, models=list(MODELS), reload_interval_s=0.02)
+
+
+def serve_new_version(client: TestClient, repository: Path, model: str, version: int) -> None:
+    """Drop a sound new version into the repository and wait until the poller serves it."""
+    build_repository(repository, (model,), version=version)
+
+    def serving() -> bool:
+        return listed(client, model)["version"] == str(version)
+
+    eventually(serving, what=f"{model} version {version} served")
+
+
+def listed(client: TestClient, model: str = "sentiment-lstm") -> dict[str, Any]:
+    """The model's entry in /v1/models."""
+    response = client.get(f"/v1/models/{model}")
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]

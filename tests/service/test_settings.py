@@ -25,12 +25,22 @@ def test_defaults_serve_every_model_on_loopback() -> None:
     assert settings.models is None
     assert (settings.host, settings.port, settings.workers) == ("127.0.0.1", 8000, 1)
     assert settings.providers is None
-    assert settings.max_batch_size == 64
+    assert settings.max_instances_per_request == 64
     assert settings.max_body_bytes == 8_388_608
     assert settings.max_text_chars == 100_000
     assert settings.queue_capacity == 256
     assert settings.request_timeout_s == 10.0
     assert settings.log_format == "text"
+
+
+@pytest.mark.parametrize(
+    "variable", ["SERVING_MAX_INSTANCES_PER_REQUEST", "SERVING_MAX_BATCH_SIZE"]
+)
+def test_instances_per_request_reads_its_old_name_too(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv(variable, "8")
+    assert Settings().max_instances_per_request == 8
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,20 +21,29 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from service.metrics import MULTIPROCESS_DIR
 from service.processes import shared_metrics_dir
-from tests.service.conftest import server_process
+from tests.helpers.apps import server_process
+from tests.helpers.errors import BLANK
+from tests.helpers.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
-BLANK = [[0] * 28 for _ in range(28)]
 WORKERS = 2
 CONNECTIONS = 20
 
 
 @contextmanager
 def workers_serving(repository: Path, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """`python -m service` with WORKERS workers serving digits-cnn: the process and base URL."""
+    """`python -m service` with WORKERS workers serving digits-cnn, each of them ready."""
     env = {"SERVING_WORKERS": str(WORKERS), "SERVING_MODELS": "digits-cnn"}
     with server_process(repository, log, **env) as served:
+        # /readyz answered 200 from one worker; another may not listen yet, and until it does the
+        # kernel hands it no connection.
+        eventually(
+            lambda: len(_ready_worker_pids(log)) >= WORKERS,
+            60,
+            interval_s=0.05,
+            what=f"all {WORKERS} workers logging their models ready",
+        )
         yield served
 
 
@@ -44,15 +52,7 @@ def test_every_scrape_counts_the_requests_of_every_worker(
 ) -> None:
     log = tmp_path / "server.log"
     with workers_serving(tiny_repository, log) as (_, base_url):
-        sent = 0
-        # A fresh connection per request, so the kernel hands them to either worker; keep going
-        # until the access log shows both answered (the test is moot otherwise).
-        while len(set(_predict_log_pids(log))) < WORKERS:
-            assert sent < 2000, "one worker answered everything"
-            for _ in range(20):
-                answer = httpx.post(f"{base_url}/predict/digit", json={"pixels": BLANK})
-                assert answer.status_code == 200, answer.text
-            sent += 20
+        sent = _post_until_every_worker_answered(base_url, log)
         scrapes = [_metrics(base_url) for _ in range(8)]
     for families in scrapes:
         answered = [
@@ -101,6 +101,11 @@ def _log_entries(log: Path) -> list[dict[str, object]]:
     return [orjson.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
 
 
+def _ready_worker_pids(log: Path) -> set[int]:
+    """The pids whose registry logged its models loaded."""
+    return {int(e["pid"]) for e in _log_entries(log) if "models ready" in str(e.get("message"))}
+
+
 def _predict_log_pids(log: Path) -> list[int]:
     """The pid of each access-log line of /predict/digit."""
     return [int(e["pid"]) for e in _log_entries(log) if e.get("path") == "/predict/digit"]
@@ -131,19 +136,22 @@ def test_a_worker_that_dies_is_replaced(tiny_repository: Path, tmp_path: Path) -
     with workers_serving(tiny_repository, log) as (_, base_url):
         first = _worker_pids(log)
         os.kill(first[0], signal.SIGKILL)
-        deadline = time.monotonic() + 60
-        while "starting another" not in log.read_text():
-            assert time.monotonic() < deadline, log.read_text()[-2000:]
-            time.sleep(0.1)
-        # Until the replacement is ready, the surviving worker answers.
-        while time.monotonic() < deadline:
+        eventually(
+            lambda: "starting another" in log.read_text(),
+            60,
+            interval_s=0.1,
+            what="the supervisor starting another worker",
+        )
+
+        def replacement_answered() -> bool:
+            # Until the replacement is ready, the surviving worker answers: a failure is final
+            # (pytest.fail is no AssertionError, so `eventually` does not retry it).
             answered = [_post_digit(base_url) for _ in range(10)]
-            assert answered == [200] * 10
-            if len(set(_predict_log_pids(log)) - set(first)) == 1:
-                break
-            time.sleep(0.2)
-        else:
-            pytest.fail("the replacement worker never answered")
+            if answered != [200] * 10:
+                pytest.fail(f"requests failed while a worker was replaced: {answered}")
+            return len(set(_predict_log_pids(log)) - set(first)) == 1
+
+        eventually(replacement_answered, 60, interval_s=0.2, what="the replacement answering")
 
 
 def test_workers_drain_and_exit_when_the_supervisor_is_killed(
@@ -154,10 +162,12 @@ def test_workers_drain_and_exit_when_the_supervisor_is_killed(
         pids = _worker_pids(log)
         process.kill()
         process.wait(10)
-        deadline = time.monotonic() + 30
-        while any(_alive(pid) for pid in pids):
-            assert time.monotonic() < deadline, "orphaned workers kept running"
-            time.sleep(0.1)
+        eventually(
+            lambda: not any(_alive(pid) for pid in pids),
+            30,
+            interval_s=0.1,
+            what="the orphaned workers exiting",
+        )
 
 
 def test_a_taken_port_stops_every_worker_with_an_error(
@@ -177,6 +187,24 @@ def test_a_taken_port_stops_every_worker_with_an_error(
         )
     assert done.returncode == 1
     assert b"cannot listen" in done.stderr + done.stdout
+
+
+def _post_until_every_worker_answered(base_url: str, log: Path) -> int:
+    """Post digits, 20 at a time, until the access log shows each worker answered; how many."""
+    sent: list[int] = []
+
+    def every_worker_answered() -> bool:
+        # A fresh connection per request, so the kernel hands them to either worker (the test
+        # is moot unless both answered). A failed request fails the test, not "not yet".
+        for _ in range(20):
+            answer = httpx.post(f"{base_url}/predict/digit", json={"pixels": BLANK})
+            if answer.status_code != 200:
+                pytest.fail(f"a worker answered {answer.status_code}: {answer.text}")
+            sent.append(1)
+        return len(set(_predict_log_pids(log))) == WORKERS
+
+    eventually(every_worker_answered, 60, interval_s=0, what="every worker answering")
+    return sum(sent)
 
 
 def _post_digit(base_url: str) -> int:

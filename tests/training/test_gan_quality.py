@@ -42,5 +42,5 @@ def test_the_best_judged_epoch_is_restored(monkeypatch: pytest.MonkeyPatch) -> N
         keep_best.on_epoch_end(epoch)
     keep_best.on_train_end()
     assert keep_best.best_epoch == 3
-    assert [judged["epoch"] for judged in keep_best.judged] == [2, 3, 4]
+    assert [judged.epoch for judged in keep_best.judged] == [2, 3, 4]
     assert all(np.all(w == 3) for w in generator.get_weights()), "epoch 3's weights are back"

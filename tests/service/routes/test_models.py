@@ -6,8 +6,8 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
-from tests.service.conftest import running_app, tiny_settings
-from tests.service.tiny_models import ALL_NAMES
+from tests.helpers.apps import running_app, tiny_settings
+from tests.helpers.tiny_models import ALL_NAMES
 
 BLANK = [[0] * 28 for _ in range(28)]
 

@@ -8,7 +8,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
-from tests.service.conftest import running_app, tiny_settings
+from tests.helpers.apps import running_app, tiny_settings
+from tests.helpers.waiting import eventually
 
 
 def test_healthz_is_ok(client: TestClient) -> None:
@@ -42,8 +43,11 @@ def test_readyz_is_503_while_draining_but_requests_are_still_served(tiny_reposit
 def test_readyz_is_503_when_a_configured_model_is_missing(tiny_repository: Path) -> None:
     settings = tiny_settings(tiny_repository, models=["digits-cnn", "digits-missing"])
     with running_app(settings, wait_ready=False) as test_client:
-        while test_client.get("/v1/models/digits-cnn").json()["status"] == "loading":
-            pass
+        eventually(
+            lambda: test_client.get("/v1/models/digits-cnn").json()["status"] != "loading",
+            30,
+            what="digits-cnn to finish loading",
+        )
         ready = test_client.get("/readyz")
     assert ready.status_code == 503, ready.text
     assert "digits-missing" in ready.json()["error"]["message"]

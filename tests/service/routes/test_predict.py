@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from starlette.testclient import TestClient
 
-from training.images import render_user_style, to_mnist
+from contract.images import to_mnist
+from loadtest.drawing import render_user_style
 
 SEVEN = np.zeros((28, 28), dtype=np.uint8)
 SEVEN[6:9, 7:22] = 255

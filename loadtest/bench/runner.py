@@ -1,0 +1,149 @@
+"""One bench run: the compute ceiling, then each server started and driven at each concurrency.
+
+Returns everything measured as the dict that becomes `results.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from contract.repository import model_names
+from loadtest import server
+from loadtest.bench import ceiling, locust_driver, machine, wrk
+from loadtest.bench.drivers import Measurement, Target
+from loadtest.bench.results import Results
+from loadtest.bench.servers import ServerSpec, overload_level, server_specs, service_settings
+from loadtest.bench.tables import progress_line
+from loadtest.bench.targets import BODY_SAMPLES, write_targets
+from loadtest.payloads import DigitSample, ReviewSample, data_dir, load_digits, load_reviews
+from service.providers import choose_providers
+
+SECTIONS = ("ceiling", "noop", "service", "unbatched", "keras", "overload")
+Driver = Callable[[str, Target, int, float], Measurement]
+
+
+def choose_driver(args: argparse.Namespace, work: Path) -> tuple[str, Driver]:
+    """wrk (installed with apt-get when missing and we are root), else locust."""
+    if args.driver != "locust" and not wrk.available() and os.geteuid() == 0:
+        print("wrk is missing; installing it with apt-get", flush=True)
+        install = "apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)"
+        subprocess.run(install, shell=True, check=False)
+    if args.driver == "wrk" or (args.driver == "auto" and wrk.available()):
+        return "wrk", partial(wrk.measure, script_dir=work, threads=args.driver_threads)
+    print("wrk unavailable: driving with locust, which saturates sooner", flush=True)
+    return "locust", partial(locust_driver.measure, work_dir=work, processes=args.driver_threads)
+
+
+def drive(
+    spec: ServerSpec,
+    targets: dict[str, Target],
+    driver: Driver,
+    args: argparse.Namespace,
+    port: int,
+    log: Path,
+) -> list[Measurement]:
+    """Start one server, measure each of its targets at each concurrency, stop it."""
+    results = []
+    with server.running(spec.command, port, log, spec.env) as url:
+        for name in spec.targets:
+            driver(url, targets[name], 8, args.warmup)  # warm caches, connections, JIT paths
+            for level in args.levels:
+                measured = replace(
+                    driver(url, targets[name], level, args.duration), server=spec.name
+                )
+                print(progress_line(measured), flush=True)
+                results.append(measured)
+        if spec.name == "service" and "overload" in args.only:
+            level = overload_level(args)
+            print(f"overload: {level} connections for {args.overload_seconds:g} s", flush=True)
+            measured = driver(url, targets["digit-pixels"], level, args.overload_seconds)
+            results.append(replace(measured, server="overload"))
+            print(progress_line(results[-1]), flush=True)
+    return results
+
+
+def estimate_s(args: argparse.Namespace, specs: list[ServerSpec]) -> float:
+    """Seconds the measurements take, not counting server start-up."""
+    targets = sum(len(spec.targets) for spec in specs)
+    seconds = targets * (args.warmup + len(args.levels) * args.duration)
+    if "overload" in args.only:
+        seconds += args.overload_seconds
+    if "ceiling" in args.only:
+        seconds += 8 * len(ceiling.BATCH_SIZES) * (args.ceiling_seconds + 0.1)
+    return float(seconds)
+
+
+def measure_ceilings(
+    args: argparse.Namespace, digits: list[DigitSample], reviews: list[ReviewSample]
+) -> list[ceiling.Ceiling]:
+    """Raw onnxruntime samples/s of every model, when the ceiling section is selected."""
+    if "ceiling" not in args.only:
+        return []
+    inputs = ceiling.Inputs(np.stack([d.image for d in digits]), [r.text for r in reviews])
+    requested = ["cpu"] if args.preset == "cpu" else None
+    providers = choose_providers(requested, ort.get_available_providers())
+    return ceiling.measure_repository(args.models, providers, inputs, args.ceiling_seconds)
+
+
+def preflight(args: argparse.Namespace) -> None:
+    """Refuse an empty repository; drop the Keras baseline when there is nothing to serve it."""
+    if not model_names(args.models):
+        raise SystemExit(f"no models in {args.models}; run `make models` or pass --models DIR")
+    if "keras" in args.only and not (args.artifacts / "digits-cnn" / "model.keras").is_file():
+        print(f"no Keras artifacts in {args.artifacts}: skipping the Keras baseline", flush=True)
+        args.only.discard("keras")
+
+
+def run(args: argparse.Namespace) -> Results:
+    """Every selected section; the results as a JSON-ready dict."""
+    preflight(args)
+    started, load_before = time.time(), os.getloadavg()
+    folder = data_dir(args.data_dir)
+    digits, reviews = load_digits(folder, BODY_SAMPLES), load_reviews(folder, BODY_SAMPLES)
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        work = Path(tmp)
+        targets = write_targets(work, digits, reviews)
+        driver_name, driver = choose_driver(args, work)
+        specs = server_specs(args, port := server.free_port())
+        sections = ", ".join(s for s in SECTIONS if s in args.only)
+        minutes = estimate_s(args, specs) / 60
+        print(f"about {minutes:.1f} min of measuring; sections: {sections}", flush=True)
+        ceilings = measure_ceilings(args, digits, reviews)
+        measurements: list[Measurement] = []
+        for spec in specs:
+            measurements += drive(spec, targets, driver, args, port, work / f"{spec.name}.log")
+    return {
+        "machine": machine.facts(driver_name),
+        "command": shlex.join(["python", "-m", "loadtest.bench", *sys.argv[1:]]),
+        "settings": service_settings(args),
+        "parameters": parameters(args),
+        "load_average": {"before": load_before, "after": os.getloadavg()},
+        "started_at": started,
+        "elapsed_s": time.time() - started,
+        "ceilings": ceilings,
+        "measurements": measurements,
+    }
+
+
+def parameters(args: argparse.Namespace) -> dict[str, float]:
+    """The run's measuring parameters, as the page's method section states them."""
+    return {
+        "duration": args.duration,
+        "warmup": args.warmup,
+        "ceiling_seconds": args.ceiling_seconds,
+        "overload_seconds": args.overload_seconds,
+        "overload_concurrency": overload_level(args) if "overload" in args.only else 0,
+    }

@@ -1,0 +1,3 @@
+from loadtest.locust.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,3 @@
+from loadtest.soak.cli import main
+
+raise SystemExit(main())

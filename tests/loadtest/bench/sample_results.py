@@ -1,0 +1,49 @@
+"""A made-up bench run: measurements, ceilings and the rest of a results.json, for unit tests."""
+
+from __future__ import annotations
+
+from loadtest.bench.ceiling import Ceiling
+from loadtest.bench.drivers import Measurement
+from loadtest.bench.results import Results
+
+
+def measured(server: str, target: str, level: int, ok: int, **fields: object) -> Measurement:
+    """A one-second measurement with no errors, p50 1 ms and p99 10 ms unless `fields` say else."""
+    values: dict[str, object] = {
+        "duration_s": 1.0, "rejected": 0, "server_errors": 0, "other_errors": 0,
+        "missing_retry_after": 0, "p50_ms": 1.0, "p99_ms": 10.0,
+    }  # fmt: skip
+    return Measurement(server, target, level, ok=ok, **(values | fields))  # type: ignore[arg-type]
+
+
+MEASUREMENTS = [
+    measured("noop", "noop", 8, 4000),
+    measured("noop", "noop", 32, 5000),
+    measured("service", "digit-pixels", 8, 3000),
+    measured("service", "digit-pixels", 32, 3600, p99_ms=18.0),
+    measured("service", "sentiment", 32, 1000),
+    measured("service", "generate", 8, 60),
+    measured("keras", "digit-pixels", 32, 30),
+    measured("keras", "sentiment", 32, 25),
+    measured("overload", "digit-pixels", 1280, 2000, rejected=9000, missing_retry_after=0),
+]
+CEILINGS = [Ceiling("gan-dcgan", 16, 1100.0), Ceiling("gan-dcgan", 32, 1200.0)]
+RESULTS: Results = {
+    "machine": {
+        "nproc": "2", "cpu": "AMD EPYC", "threads_per_core": "1", "hypervisor": "KVM",
+        "memory_gib": 23.5, "kernel": "6", "python": "3.11", "gpu": "none",
+        "packages": {"onnxruntime": "1.31.1", "tensorflow": "-"}, "driver": "wrk",
+        "driver_version": "wrk 4.1.0",
+    },
+    "command": "python -m loadtest.bench",
+    "settings": {"providers": "cpu", "workers": 2},
+    "parameters": {
+        "duration": 5.0, "warmup": 1.0, "ceiling_seconds": 0.5, "overload_seconds": 8.0,
+        "overload_concurrency": 1280,
+    },
+    "load_average": {"before": [0.1, 0.1, 0.1], "after": [1.5, 0.5, 0.2]},
+    "started_at": 1_700_000_000.0,
+    "elapsed_s": 300.0,
+    "ceilings": CEILINGS,
+    "measurements": MEASUREMENTS,
+}  # fmt: skip
