@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image
 
 MNIST_SIZE = 28
 INK_BOX = 20
@@ -21,6 +21,8 @@ MAX_PIXELS = 40_000_000
 # Larger uploads are box-reduced to about this long side first: the ink ends up 20 px tall anyway,
 # and a 12-megapixel photo as float32 would cost ~50 MB and tens of milliseconds per step.
 WORK_SIZE = 512
+# Rows of reduction boxes converted at a time: a few MB of strip whatever the upload's size.
+STRIP_BOXES = 32
 # Ink must differ from the paper by this much (of 255) to count: JPEG noise on blank paper is less.
 MIN_CONTRAST = 20.0
 # Pixels above this fraction of the strongest ink define the ink's bounding box; MNIST's own
@@ -67,14 +69,23 @@ def decode_gray(data: bytes, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     image = _open_checked(data, max_pixels)
     try:
         _draft_jpeg(image)
-        ImageOps.exif_transpose(image, in_place=True)
-        return _lightness(image)
+        return _upright(_lightness(image), image.getexif().get(ExifTags.Base.Orientation, 1))
     except _BOMB as exc:
         raise ImageTooLarge(f"image is too large to decode: {exc}") from exc
     # Hostile or damaged files make Pillow raise almost anything (OSError, SyntaxError,
     # struct.error, IndexError, ...); to the API user each one means the same thing.
     except Exception as exc:
         raise InvalidImage(UNDECODABLE) from exc
+
+
+def declared_pixels(data: bytes) -> int:
+    """Width × height as the file's header states it, without decoding; 0 if unreadable."""
+    try:
+        with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as image:
+            width, height = image.size
+    except Exception:  # the decode that follows reports it properly
+        return 0
+    return width * height
 
 
 def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
@@ -109,15 +120,45 @@ def _draft_jpeg(image: Image.Image) -> None:
 def _lightness(image: Image.Image) -> np.ndarray:
     """Float32 (H, W) lightness on a 0-255 scale, whatever the colour mode, at most ~WORK_SIZE."""
     if image.has_transparency_data and not _colour_keyed(image):
-        pair = np.asarray(_reduce(image.convert("LA")), dtype=np.float32)  # (H, W, 2)
+        pair = np.asarray(_reduced(image, "LA"), dtype=np.float32)  # (H, W, 2)
         return _flatten_alpha(pair[..., 0], pair[..., 1] / 255.0)
     if image.mode.startswith("I;16"):  # Pillow's I;16 → L conversion clips instead of scaling
-        return np.asarray(_reduce(image.convert("F")), dtype=np.float32) / 257.0
+        return np.asarray(_reduced(image, "F"), dtype=np.float32) / 257.0
     if image.mode in ("I", "F"):
-        return _stretch(np.asarray(_reduce(image.convert("F")), dtype=np.float32))
-    if image.mode != "L":
-        image = image.convert("L")
-    return np.asarray(_reduce(image), dtype=np.float32)
+        return _stretch(np.asarray(_reduced(image, "F"), dtype=np.float32))
+    return np.asarray(_reduced(image, "L"), dtype=np.float32)
+
+
+def _reduced(image: Image.Image, mode: str) -> Image.Image:
+    """`image` in `mode`, box-averaged (alpha-premultiplied) to about WORK_SIZE on the long side.
+
+    Converted and reduced a strip at a time, so the decoded image stays the only full-resolution
+    buffer: converting a 40-megapixel RGBA PNG whole would add 80-160 MB per upload.
+    """
+    factor = max(image.size) // WORK_SIZE
+    if factor < 2:
+        return image.convert(mode)
+    width, height = image.size
+    reduced = Image.new(mode, (-(-width // factor), -(-height // factor)))
+    step = factor * STRIP_BOXES
+    for top in range(0, height, step):
+        strip = image.crop((0, top, width, min(top + step, height))).convert(mode)
+        reduced.paste(strip.reduce(factor), (0, top // factor))
+    return reduced
+
+
+def _upright(lightness: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply the EXIF orientation to the small lightness array (as ImageOps.exif_transpose)."""
+    turned = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.T,
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: a[::-1, ::-1].T,
+        8: lambda a: np.rot90(a),
+    }.get(orientation)
+    return np.ascontiguousarray(turned(lightness)) if turned else lightness
 
 
 def _colour_keyed(image: Image.Image) -> bool:
@@ -127,12 +168,6 @@ def _colour_keyed(image: Image.Image) -> bool:
     near-paper shades around each stroke into ink.
     """
     return isinstance(image.info.get("transparency"), int | tuple)
-
-
-def _reduce(image: Image.Image) -> Image.Image:
-    """Box-average (alpha-premultiplied) to about WORK_SIZE on the long side, before any float."""
-    factor = max(image.size) // WORK_SIZE
-    return image.reduce(factor) if factor >= 2 else image
 
 
 def _stretch(values: np.ndarray) -> np.ndarray:

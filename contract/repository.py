@@ -46,7 +46,14 @@ def model_names(root: Path) -> list[str]:
     """Names of every model with at least one version, sorted."""
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and versions(root, p.name))
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and _holds_versions(root, p.name))
+
+
+def _holds_versions(root: Path, name: str) -> bool:
+    try:
+        return bool(versions(root, name))
+    except OSError:  # unreadable: still listed, so that loading it says why it cannot serve
+        return True
 
 
 def read_metadata(folder: Path) -> ModelMetadata:

@@ -8,8 +8,8 @@ request, measured in-process, against 25 µs to run the CNN.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import Request
 
@@ -18,18 +18,22 @@ from service.lifecycle import ModelVersion
 from service.registry import ModelRegistry
 
 
-@contextmanager
-def admitted_version(
+@asynccontextmanager
+async def admitted_version(
     request: Request, endpoint: Endpoint, model: str | None
-) -> Iterator[ModelVersion]:
-    """The version serving `endpoint?model=`, admitted and held until the answer is built.
+) -> AsyncIterator[ModelVersion]:
+    """The version serving `endpoint?model=`, admitted, its body read, held to the answer.
 
-    Admission comes before the handler reads the body, so under overload a 429 costs no parsing.
-    Holding the version means a hot reload swaps versions under the request without failing it
-    or mixing two versions in one answer.
+    Admission comes before the body is read, so under overload a 429 costs no reading or
+    parsing. Only once the whole body is here does the batcher expect the request's rows: a
+    client trickling its body never holds a batch back. Holding the version means a hot reload
+    swaps versions under the request without failing it or mixing two versions in one answer.
     """
     registry: ModelRegistry = request.app.state.registry
     version = registry.resolve(endpoint, model)
     request.state.model = version.name  # the `model` label of the request metrics
-    with version.batcher.admission(), version.pinned():
-        yield version
+    version.batcher.admit()
+    with version.pinned():
+        await request.body()  # Starlette keeps it: the handler's body() and form() reuse it
+        with version.batcher.on_its_way():
+            yield version

@@ -14,7 +14,9 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.staticfiles import StaticFiles
 
+from service.allocator import return_large_buffers
 from service.auth import require_admin_token, require_api_key
+from service.decoding import ImageDecoder
 from service.draining import DrainGate, DrainMiddleware
 from service.errors import install_error_handlers
 from service.metrics import Metrics
@@ -46,10 +48,12 @@ def create_app(settings: Settings) -> FastAPI:
     """Build the app; models load in its lifespan, not here."""
     metrics = Metrics()
     registry = ModelRegistry(settings, metrics)
+    decoder = ImageDecoder(settings.decode_threads, settings.max_request_image_pixels)
     gate = DrainGate()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        return_large_buffers()
         registry.discover()
         # One process loads in the background, so /healthz answers while a TensorRT engine builds
         # (minutes on first start) and /readyz keeps traffic away until every model is warm. A
@@ -71,6 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await registry.close(gate.remaining_s(settings.drain_timeout_s))
+            decoder.close()
 
     app = FastAPI(
         title="Digits & sentiment serving",
@@ -82,6 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.registry = registry
+    app.state.decoder = decoder
     app.state.drain_gate = gate
     install_error_handlers(app)
     install_openapi(app)
@@ -128,7 +134,9 @@ def _middleware(settings: Settings, metrics: Metrics, gate: DrainGate) -> list[M
         Middleware(RequestContextMiddleware, metrics=metrics),
         *cors,
         Middleware(DrainMiddleware, gate=gate),
-        Middleware(BodyLimitMiddleware, default=default, limits=limits),
+        Middleware(
+            BodyLimitMiddleware, default=default, limits=limits, timeout_s=settings.body_timeout_s
+        ),
     ]
 
 

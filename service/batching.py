@@ -22,7 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from service.batch_observer import BatchObserver, BatchRecord
-from service.errors import DeadlineExceeded, InferenceFailed, NotReady, Overloaded
+from service.errors import DeadlineExceeded, InferenceFailed, NotReady
+from service.load_shedding import QueueState, refusal
 from service.service_rate import ServiceRate
 from service.tensor_rows import Tensors, concatenate, row_count, slice_rows, split_rows
 
@@ -56,6 +57,7 @@ class _Request:
     rows: int
     deadline: float
     enqueued_at: float
+    rows_ahead: int  # queued or running when it joined: what its wait measures the drain of
     future: asyncio.Future[Tensors] = field(repr=False)
 
 
@@ -122,7 +124,9 @@ class DynamicBatcher:
         futures = []
         for chunk in chunks:
             future: asyncio.Future[Tensors] = loop.create_future()
-            request = _Request(chunk, row_count(chunk), now + self.config.timeout_s, now, future)
+            deadline = now + self.config.timeout_s
+            ahead = self._rows_ahead()
+            request = _Request(chunk, row_count(chunk), deadline, now, ahead, future)
             self._pending.append(request)
             self._queued_rows += request.rows
             futures.append(future)
@@ -133,18 +137,33 @@ class DynamicBatcher:
             return await futures[0]
         return concatenate(list(await asyncio.gather(*futures)))
 
+    @property
+    def rows_per_s(self) -> float | None:
+        """The measured inference rate; None until calibrated or a batch has run."""
+        return self._rate.rows_per_s
+
+    def calibrate(self, rows: int, seconds: float) -> None:
+        """Seed the service rate with a run timed before serving: a first burst is weighed too."""
+        self._rate.observe(rows, seconds)
+
     def retry_after_s(self) -> float:
         """Seconds until the current queue has likely drained, from the measured service rate."""
-        return self._rate.drain_s(self._queued_rows, unknown_rate=self.config.max_batch_rows)
+        return self._rate.drain_s(self._rows_ahead(), unknown_rate=self.config.max_batch_rows)
 
-    @contextlib.contextmanager
-    def admission(self) -> Iterator[None]:
-        """Admit one request before its body is read, and expect its rows until it calls `infer`.
+    def admit(self) -> None:
+        """Admit one request before its body is read, or raise what `infer` would.
 
-        Raises what `infer` would (NotReady, Overloaded), so under overload a refusal costs no
-        parsing. While admitted requests are on their way, batches wait for them.
+        NotReady or Overloaded, so under overload a refusal costs no reading or parsing.
         """
         self._admit(places=1)
+
+    @contextlib.contextmanager
+    def on_its_way(self) -> Iterator[None]:
+        """Expect this task's rows until it calls `infer`: batches wait (briefly) for it.
+
+        Enter it once the body has arrived, so a client that trickles its body never holds a
+        batch back.
+        """
         task = asyncio.current_task()
         self._on_the_way.add(task)
         try:
@@ -157,15 +176,14 @@ class DynamicBatcher:
     def _admit(self, places: int) -> None:
         if not self._accepting:
             raise NotReady(f"model {self.name} is not accepting requests", retry_after_s=1)
-        # An empty queue admits any size: a request bigger than the capacity must not wait forever.
-        queued = self.queued_requests
-        if queued and queued + places > self.config.queue_capacity:
-            self._shed("queue_full")
-            raise Overloaded(
-                f"model {self.name} has {queued} requests queued (capacity "
-                f"{self.config.queue_capacity}); retry after the Retry-After delay",
-                retry_after_s=self.retry_after_s(),
-            )
+        queue = QueueState(self.queued_requests, self._rows_ahead(), self.retry_after_s())
+        refused = refusal(self.name, self.config, queue, places, self._rate)
+        if refused is not None:
+            self._shed(refused.reason)
+            raise refused.error
+
+    def _rows_ahead(self) -> int:
+        return self._queued_rows + sum(request.rows for request in self._running)
 
     async def _serve(self) -> None:
         while True:
@@ -196,7 +214,9 @@ class DynamicBatcher:
             outputs = await loop.run_in_executor(self._executor, self._run, feeds)
         inference_s = loop.time() - dispatched
         self._deliver(batch, outputs)
-        self._record(batch, rows, dispatched, gather_wait_s, inference_s)
+        self._rate.observe(rows, inference_s)
+        waits = tuple(dispatched - request.enqueued_at for request in batch)
+        self._observe(BatchRecord(rows, len(batch), waits, gather_wait_s, inference_s))
 
     async def _gather(self) -> tuple[list[_Request], float]:
         """The next batch: the oldest live request and whatever may join it; the time waited."""
@@ -239,9 +259,10 @@ class DynamicBatcher:
         self._queued_rows -= request.rows
         if request.future.done():  # the client went away and its task was cancelled
             return None
+        waited = now - request.enqueued_at
+        self._rate.observe_wait(request.rows_ahead, waited)
         if now > request.deadline:
             self._shed("deadline")
-            waited = now - request.enqueued_at
             _fail(
                 request,
                 DeadlineExceeded(
@@ -259,18 +280,8 @@ class DynamicBatcher:
             if not request.future.done():
                 request.future.set_result(part)
 
-    def _record(
-        self,
-        batch: list[_Request],
-        rows: int,
-        dispatched: float,
-        gather_wait_s: float,
-        inference_s: float,
-    ) -> None:
-        self._rate.observe(rows, inference_s)
+    def _observe(self, record: BatchRecord) -> None:
         if self._observer is not None:
-            waits = tuple(dispatched - request.enqueued_at for request in batch)
-            record = BatchRecord(rows, len(batch), waits, gather_wait_s, inference_s)
             self._observer.batch_done(self.name, record)
 
     def _shed(self, reason: str) -> None:

@@ -14,6 +14,7 @@ from typing import ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 
 from service.responses import OrjsonResponse
 
@@ -45,6 +46,13 @@ class InvalidImage(ServiceError):
     code = "invalid_image"
 
 
+class InvalidMultipart(ServiceError):
+    """A multipart/form-data body that cannot be parsed, or holds too many files or fields."""
+
+    status_code = 400
+    code = "invalid_multipart"
+
+
 class Unauthorized(ServiceError):
     status_code = 401
     code = "unauthorized"
@@ -59,6 +67,13 @@ class Forbidden(ServiceError):
 class UnknownModel(ServiceError):
     status_code = 404
     code = "unknown_model"
+
+
+class RequestTimeout(ServiceError):
+    """The request body did not arrive within `body_timeout_s`."""
+
+    status_code = 408
+    code = "request_timeout"
 
 
 class PayloadTooLarge(ServiceError):
@@ -116,12 +131,22 @@ class DeadlineExceeded(ServiceError):
     code = "deadline_exceeded"
 
 
+# Enough to recognise a value; an answer (and the log line of a 500) never grows with the input.
+ECHO_CHARS = 40
+
 _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
     415: "unsupported_media_type",
 }
+
+
+def echo(value: str) -> str:
+    """A client's value quoted in a message: cut to ECHO_CHARS characters, with its length."""
+    if len(value) <= ECHO_CHARS:
+        return repr(value)
+    return f"{value[:ECHO_CHARS]!r}… ({len(value)} characters)"
 
 
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
@@ -170,17 +195,23 @@ def _describe(error: dict[str, object]) -> str:
     assert isinstance(location, tuple | list)
     kind, *path = [str(part) for part in location] or ["request"]
     where = f"{kind} parameter {'.'.join(path)!r}" if path else kind
-    got = f" (got {error['input']!r})" if "input" in error and kind == "query" else ""
+    got = f" (got {echo(str(error['input']))})" if "input" in error and kind == "query" else ""
     return f"{where}: {error.get('msg')}{got}"
 
 
 async def _http_error(request: Request, exc: Exception) -> OrjsonResponse:
     assert isinstance(exc, StarletteHTTPException)
+    # Starlette turns a MultiPartException into HTTPException(400) inside its `except` block
+    # (starlette/requests.py), so the parser's error is the context of the one raised.
+    if isinstance(exc.__context__, MultiPartException):
+        problem = exc.__context__.message.rstrip(".")
+        return error_response(InvalidMultipart(f"multipart/form-data body refused: {problem}"))
     code = _HTTP_CODES.get(exc.status_code, "http_error")
+    path = echo(request.url.path)
     if exc.status_code == 404:
-        message = f"no route for {request.method} {request.url.path}; see /docs for the API"
+        message = f"no route for {request.method} {path}; see /docs for the API"
     elif exc.status_code == 405:
-        message = f"{request.method} is not allowed on {request.url.path}; see /docs for the API"
+        message = f"{request.method} is not allowed on {path}; see /docs for the API"
     else:
         message = str(exc.detail)
     return OrjsonResponse(error_body(code, message), exc.status_code, dict(exc.headers or {}))

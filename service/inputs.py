@@ -8,7 +8,6 @@ the first bad value. The pydantic request models in `schemas.py` document the sa
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from dataclasses import dataclass
 
@@ -17,7 +16,7 @@ import orjson
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
-from contract import images
+from service.decoding import ImageDecoder
 from service.errors import (
     InvalidImage,
     InvalidRequest,
@@ -67,16 +66,17 @@ def parse_json(body: bytes) -> object:
 
 
 async def read_digit_inputs(
-    request: Request, size: tuple[int, int], max_instances: int
+    request: Request, size: tuple[int, int], max_instances: int, decoder: ImageDecoder
 ) -> DigitInputs:
     """Digits from any accepted body: JSON (pixels, base64 image, instances), image, multipart."""
     media = media_type(request)
     if is_json(media):
-        return await digits_from_json(parse_json(await request.body()), size, max_instances)
+        payload = parse_json(await request.body())
+        return await digits_from_json(payload, size, max_instances, decoder)
     if media == "multipart/form-data":
-        return await _single(await _form_file(request))
+        return await _single(await _form_file(request), decoder)
     if media.startswith("image/") or media == "application/octet-stream":
-        return await _single(await request.body())
+        return await _single(await request.body(), decoder)
     raise UnsupportedMediaType(
         f"content type {media or '(none)'!r} is not accepted; use application/json ({JSON_HINT}), "
         "an image body (image/png, image/jpeg, ...) or multipart/form-data with a 'file' field"
@@ -94,9 +94,9 @@ async def read_texts(request: Request, max_texts: int, max_chars: int) -> TextIn
 
 
 async def digits_from_json(
-    payload: object, size: tuple[int, int], max_instances: int
+    payload: object, size: tuple[int, int], max_instances: int, decoder: ImageDecoder
 ) -> DigitInputs:
-    """A parsed JSON body → digits; images are decoded in a worker thread."""
+    """A parsed JSON body → digits; images are decoded by `decoder`, within its budget."""
     if not isinstance(payload, dict):
         raise InvalidRequest(f"body must be a JSON object; {JSON_HINT}")
     if "instances" in payload:
@@ -109,7 +109,7 @@ async def digits_from_json(
         batched = False
     where = "instances[{}]: " if batched else ""
     blobs = {i: (where.format(i), item) for i, item in enumerate(items) if isinstance(item, bytes)}
-    decoded = await asyncio.to_thread(_decode_all, blobs) if blobs else {}
+    decoded = await decoder.decode(blobs) if blobs else {}
     arrays = [decoded[i] if isinstance(item, bytes) else item for i, item in enumerate(items)]
     pixels = arrays[0][np.newaxis] if len(arrays) == 1 else np.stack(arrays)
     return DigitInputs(pixels, batched)
@@ -220,19 +220,6 @@ async def _form_file(request: Request) -> bytes:
     return await upload.read()
 
 
-async def _single(data: bytes) -> DigitInputs:
-    decoded = await asyncio.to_thread(_decode_all, {0: ("", data)})
+async def _single(data: bytes, decoder: ImageDecoder) -> DigitInputs:
+    decoded = await decoder.decode({0: ("", data)})
     return DigitInputs(decoded[0][np.newaxis], batched=False)
-
-
-def _decode_all(blobs: dict[int, tuple[str, bytes]]) -> dict[int, np.ndarray]:
-    """Decode uploads with the training-side MNIST recipe; errors name the failing instance."""
-    decoded = {}
-    for i, (where, data) in blobs.items():
-        try:
-            decoded[i] = images.to_mnist(data).astype(np.float32)
-        except images.ImageTooLarge as exc:
-            raise PayloadTooLarge(f"{where}{exc}") from exc
-        except images.InvalidImage as exc:
-            raise InvalidImage(f"{where}{exc}") from exc
-    return decoded

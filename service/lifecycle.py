@@ -92,7 +92,9 @@ async def open_version(
     except Exception as exc:  # a bug in loading must not take the other models down
         logger.exception("loading %s failed unexpectedly", folder)
         raise ModelLoadError(f"unexpected error: {exc}") from exc
-    return ModelVersion(loaded, _batcher(loaded, settings, metrics))
+    batcher = _batcher(loaded, settings, metrics)
+    batcher.calibrate(rows=1, seconds=1 / loaded.warm_rows_per_s)
+    return ModelVersion(loaded, batcher)
 
 
 def fingerprint(folder: Path) -> str:

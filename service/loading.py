@@ -9,6 +9,9 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
+import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +30,22 @@ logger = logging.getLogger(__name__)
 
 
 class ModelLoadError(Exception):
-    """A model version cannot be served; the message says what is wrong with it."""
+    """A model version cannot be served; the message says what is wrong with it.
+
+    Files are named by their full path, for the log; callers see `without_repository(message)`.
+    """
+
+
+def without_repository(message: str, repository: Path) -> str:
+    """`message` with the repository's location cut from its paths: `digits-mlp/1/model.onnx`.
+
+    What a caller sees names no server path; every spelling of the location is cut (as
+    configured, absolute, symlinks resolved), and only where a path starts, never mid-word.
+    """
+    spellings = {str(repository), str(repository.absolute()), str(repository.resolve())}
+    longest_first = sorted(spellings, key=len, reverse=True)
+    location = "|".join(re.escape(spelling.rstrip(os.sep) + os.sep) for spelling in longest_first)
+    return re.sub(rf"(?<![\w.~{re.escape(os.sep)}-])(?:{location})", "", message)
 
 
 @dataclass(frozen=True)
@@ -38,6 +56,7 @@ class LoadedModel:
     session: ort.InferenceSession
     providers: list[str]  # what onnxruntime actually uses, best first
     vocabulary: Vocabulary | None
+    warm_rows_per_s: float  # the largest warm-up batch's pace: the service rate before requests
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """One `session.run`, outputs by name (thread-safe: onnxruntime allows concurrent runs)."""
@@ -60,7 +79,7 @@ def load_model(
     for attempt, names in enumerate(attempts, start=1):
         try:
             session = _open(folder, metadata, names, intra_op_threads)
-            warm_up(session, metadata)
+            rows_per_s = warm_up(session, metadata)
         except ModelLoadError:
             raise
         except Exception as exc:
@@ -70,7 +89,7 @@ def load_model(
                 "%s failed on %s (%s); trying %s", metadata.name, names[0], exc, names[1:]
             )
             continue
-        return LoadedModel(metadata, session, session.get_providers(), vocabulary)
+        return LoadedModel(metadata, session, session.get_providers(), vocabulary, rows_per_s)
     raise AssertionError("fallback_chain always ends with CPU alone")
 
 
@@ -160,15 +179,18 @@ def _check_signature(session: ort.InferenceSession, metadata: ModelMetadata) -> 
         )
 
 
-def warm_up(session: ort.InferenceSession, metadata: ModelMetadata) -> None:
-    """Run the smallest and the largest batch once: allocations and kernel choices happen now.
+def warm_up(session: ort.InferenceSession, metadata: ModelMetadata) -> float:
+    """Run the smallest and the largest batch once; rows per second of the largest.
 
-    The outputs are checked too, so a model that loads but computes garbage never turns ready.
+    Allocations and kernel choices happen now. The outputs are checked too, so a model that loads
+    but computes garbage never turns ready.
     """
     names = [spec.name for spec in metadata.outputs]
     for batch in sorted({1, metadata.batching.max_batch_size}):
         feeds = {spec.name: placeholder(spec, batch) for spec in metadata.inputs}
+        started = time.perf_counter()
         outputs = session.run(names, feeds)
+        seconds = time.perf_counter() - started
         for spec, output in zip(metadata.outputs, outputs, strict=True):
             expected = spec.shape_for(batch)
             if output.shape != expected or not np.isfinite(output).all():
@@ -176,6 +198,7 @@ def warm_up(session: ort.InferenceSession, metadata: ModelMetadata) -> None:
                     f"warm-up output {spec.name} has shape {output.shape} (expected {expected}) "
                     f"or non-finite values"
                 )
+    return batch / max(seconds, 1e-6)
 
 
 def placeholder(spec: TensorSpec, batch: int) -> np.ndarray:

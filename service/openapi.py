@@ -32,15 +32,21 @@ BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 
 ERROR_DESCRIPTIONS = {
-    400: "the image could not be decoded (`invalid_image`)",
+    400: "the image could not be decoded (`invalid_image`), or a multipart/form-data body could "
+    "not be read (`invalid_multipart`)",
     401: "API key missing or not valid (`unauthorized`), when SERVING_API_KEYS is set",
     403: "admin token missing or wrong (`forbidden`)",
     404: "unknown model or route (`unknown_model`, `not_found`)",
-    409: "a new version failed to load; the previous one still serves (`reload_failed`)",
-    413: "body, batch, text or image too large (`payload_too_large`)",
+    408: "the request body did not arrive within SERVING_BODY_TIMEOUT_S (`request_timeout`); the "
+    "connection is closed",
+    409: "a new version failed to load or a model folder cannot be listed; the previous one still "
+    "serves (`reload_failed`)",
+    413: "body, batch, text or image too large, or a request's images together over "
+    "SERVING_MAX_REQUEST_IMAGE_PIXELS (`payload_too_large`)",
     415: "unsupported content type (`unsupported_media_type`)",
     422: "malformed request: shape, range, JSON, parameters (`invalid_request`)",
-    429: "queue full; retry after `Retry-After` seconds (`overloaded`)",
+    429: "queue full, or the work ahead would outlast the deadline; retry after `Retry-After` "
+    "seconds (`overloaded`)",
     503: "model not ready, request past its deadline, or server shutting down (`not_ready`, "
     "`deadline_exceeded`, `shutting_down`)",
 }

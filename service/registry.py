@@ -16,11 +16,11 @@ import onnxruntime as ort
 
 from contract.repository import model_names, version_dir, versions
 from service.catalog import Endpoint, short_name
-from service.errors import NotReady, UnknownModel
+from service.errors import NotReady, UnknownModel, echo
 
 # Re-exported: the request handlers (admission, digits, sentiment, generation) import it from here.
 from service.lifecycle import ModelVersion, fingerprint, open_version
-from service.loading import ModelLoadError
+from service.loading import ModelLoadError, without_repository
 from service.metrics import Metrics
 from service.providers import CPU, choose_providers, unusable
 from service.settings import Settings
@@ -85,6 +85,7 @@ class ModelRegistry:
         self.models: dict[str, ServedModel] = {}
         self.draining = False
         self.providers: list[str] = [CPU]
+        self.poller_failure: str | None = None  # why polling stopped before the server drained
         # One load at a time: the start-up load, an admin reload and the poller never overlap.
         self._lock = asyncio.Lock()
         self._retiring: set[asyncio.Task[None]] = set()
@@ -92,8 +93,13 @@ class ModelRegistry:
     def discover(self) -> None:
         """List the models to serve (status "loading"); no file is opened beyond listings."""
         root = self.settings.model_repository
-        names = self.settings.models or model_names(root)
-        self.models = {name: ServedModel(name, versions(root, name)) for name in names}
+        try:
+            names = self.settings.models or model_names(root)
+        except OSError as exc:  # readiness then says there is nothing to serve
+            logger.error("the model repository %s cannot be listed: %s", root.resolve(), exc)
+            names = []
+        # Versions are listed when each model loads, where an unreadable folder is its failure.
+        self.models = {name: ServedModel(name) for name in names}
         self.providers = choose_providers(self.settings.providers, ort.get_available_providers())
         for name in names:
             self.metrics.model_ready.labels(name).set(0)
@@ -129,13 +135,19 @@ class ModelRegistry:
         """Report not ready from now on so load balancers stop sending traffic; keep serving."""
         self.draining = True
 
+    def poller_stopped(self, cause: str) -> None:
+        """Report not ready from now on: versions dropped into the repository would go unserved."""
+        failure = f"the model poller stopped ({cause}); new versions on disk wait for a restart"
+        logger.error("%s", failure)
+        self.poller_failure = without_repository(failure, self.settings.model_repository)
+
     def get(self, name: str) -> ServedModel:
         """A configured model by repository name or short name, whatever its status."""
         for served in self.models.values():
             if name in (served.name, short_name(served.name)):
                 return served
         known = ", ".join(self.models) or "none"
-        raise UnknownModel(f"model {name!r} is not served here; served models: {known}")
+        raise UnknownModel(f"model {echo(name)} is not served here; served models: {known}")
 
     def resolve(self, endpoint: Endpoint, requested: str | None) -> ModelVersion:
         """The version serving `endpoint?model=requested`, or the error to answer with."""
@@ -144,7 +156,7 @@ class ModelRegistry:
         if served is None or name not in self._served_by(endpoint):
             here = ", ".join(self._served_by(endpoint)) or "none"
             raise UnknownModel(
-                f"model {name!r} is not served by {endpoint.path}; use model= one of "
+                f"model {echo(name)} is not served by {endpoint.path}; use model= one of "
                 f"{endpoint.choices()} (served here: {here})"
             )
         if served.current is None:
@@ -166,9 +178,10 @@ class ModelRegistry:
         """Ready only when not draining and every configured model is loaded, verified and warm."""
         if self.draining:
             return Readiness(False, "draining: the server is shutting down", RETRY_LOADING_S)
-        if not self.models:
-            root = self.settings.model_repository
-            return Readiness(False, f"no models to serve in {root}", RETRY_FAILED_S)
+        if self.poller_failure:
+            return Readiness(False, self.poller_failure, RETRY_FAILED_S)
+        if not self.models:  # the log names the folder; callers see no server path
+            return Readiness(False, "no models to serve in the model repository", RETRY_FAILED_S)
         failed = [f"{m.name} ({m.error})" for m in self.models.values() if m.status == "failed"]
         if failed:
             return Readiness(False, "models failed to load: " + "; ".join(failed), RETRY_FAILED_S)
@@ -180,13 +193,17 @@ class ModelRegistry:
     async def _serve_newest(self, served: ServedModel, retry_rejected: bool) -> ReloadResult:
         """List → open → install (the old version retires), or record why not; under the lock."""
         previous = served.version
-        served.versions = versions(self.settings.model_repository, served.name)
+        try:
+            served.versions = versions(self.settings.model_repository, served.name)
+        except OSError as exc:  # an unreadable folder fails the reload; what serves goes on
+            reason = f"its folder cannot be listed: {exc}"
+            return self._skip(served, reason, retry_rejected) or self._fail(served, None, reason)
         newest = served.versions[-1] if served.versions else None
         if newest is not None and newest == previous:
             return ReloadResult(served.name, "unchanged", previous, previous)
         stamp = self._fingerprint(served.name, newest)
-        if not retry_rejected and stamp == served.rejected:
-            return ReloadResult(served.name, "unchanged", previous, previous, served.error)
+        if skipped := self._skip(served, stamp, retry_rejected):
+            return skipped
         try:
             version = await self._open(served.name, newest)
         except ModelLoadError as exc:
@@ -197,7 +214,7 @@ class ModelRegistry:
     async def _open(self, name: str, version: str | None) -> ModelVersion:
         root = self.settings.model_repository
         if version is None:
-            raise ModelLoadError(f"no version of {name} in {root}")
+            raise ModelLoadError(f"no version folder (<number>/metadata.json) in {root / name}")
         folder = version_dir(root, name, version)
         opened = await open_version(folder, self.providers, self.settings, self.metrics)
         self._forget_unusable(opened.loaded.providers)
@@ -226,17 +243,28 @@ class ModelRegistry:
         await previous.retire(self.settings.drain_timeout_s)
         logger.info("%s version %s retired", previous.name, previous.metadata.version)
 
+    def _skip(self, served: ServedModel, stamp: str, retry_rejected: bool) -> ReloadResult | None:
+        """The poller's "unchanged" when what `stamp` names already failed; None to go on."""
+        if retry_rejected or stamp != served.rejected:
+            return None
+        return ReloadResult(served.name, "unchanged", served.version, served.version, served.error)
+
     def _fail(
-        self, served: ServedModel, version: str | None, reason: str, stamp: str
+        self, served: ServedModel, version: str | None, reason: str, stamp: str | None = None
     ) -> ReloadResult:
-        """Record why `version` cannot be served; a version already serving keeps serving."""
+        """Record why `version` cannot be served (`stamp`: what failed, default the reason).
+
+        A version already serving keeps serving. The log has the full reason; callers see it
+        without the repository's location.
+        """
         subject = f"version {version} cannot be served" if version else "cannot be served"
         keeping = f"; still serving version {served.version}" if served.current else ""
-        served.error = f"{subject}: {reason}{keeping}"
-        served.rejected = stamp
+        shown = without_repository(reason, self.settings.model_repository)
+        served.error = f"{subject}: {shown}{keeping}"
+        served.rejected = stamp or reason
         if served.current is None:
             served.status = "failed"
-        logger.error("model %s %s", served.name, served.error)
+        logger.error("model %s %s: %s%s", served.name, subject, reason, keeping)
         return ReloadResult(served.name, "failed", served.version, served.version, served.error)
 
     def _fingerprint(self, name: str, version: str | None) -> str:

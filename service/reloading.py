@@ -32,7 +32,20 @@ async def reload_models(
 
 
 async def poll(registry: ModelRegistry, interval_s: float) -> None:
-    """Reload whatever changed on disk every `interval_s`, until cancelled or draining."""
+    """Reload whatever changed on disk every `interval_s`, until the server drains.
+
+    Polling that ends any other way (a bug, a cancellation) makes /readyz answer 503: new versions
+    dropped into the repository would otherwise silently never be served.
+    """
+    try:
+        await _poll_until_draining(registry, interval_s)
+    except BaseException as exc:  # cancellation included: only draining may end the polling
+        if not registry.draining:
+            registry.poller_stopped(repr(exc))
+        raise
+
+
+async def _poll_until_draining(registry: ModelRegistry, interval_s: float) -> None:
     while True:
         await asyncio.sleep(interval_s)
         for name in list(registry.models):
@@ -43,4 +56,5 @@ async def poll(registry: ModelRegistry, interval_s: float) -> None:
             except Exception:
                 # A poller that died would leave stale versions serving and nothing in the log:
                 # say why, with the traceback, and look again (and at the other models) anyway.
-                logger.exception("polling %s for a new version failed", name)
+                folder = registry.settings.model_repository / name
+                logger.exception("polling %s in %s for a new version failed", name, folder)

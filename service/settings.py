@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -46,6 +46,24 @@ class Settings(BaseSettings):
     # 64 texts of 16 000 characters fit; a single review is rarely over 10 kB.
     max_sentiment_body_bytes: int = Field(1_048_576, ge=1, description="/sentiment body cap")
     max_text_chars: int = Field(100_000, ge=1)
+    max_request_image_pixels: int = Field(
+        40_000_000,
+        ge=1,
+        description="pixels of every uploaded image of one request together, as their headers "
+        "declare them; checked before any is decoded",
+    )
+    decode_threads: int = Field(
+        1,
+        ge=1,
+        description="image uploads decoded at once per worker; a 40-megapixel PNG holds ~160 MB "
+        "while it decodes, so this bounds the memory uploads can take",
+    )
+    body_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        description="a request body must arrive within this long (408 otherwise); separate from "
+        "the inference deadline",
+    )
     max_batch_rows: int | None = Field(
         None,
         ge=1,
@@ -107,6 +125,16 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _bodies_arrive_before_the_drain_ends(self) -> Settings:
+        # Past the drain timeout uvicorn cancels the request itself: a plain-text 500, not our 408.
+        if self.body_timeout_s > self.drain_timeout_s > 0:
+            raise ValueError(
+                f"body_timeout_s ({self.body_timeout_s:g}) must not exceed drain_timeout_s "
+                f"({self.drain_timeout_s:g}): a stalled body would outlive the drain"
+            )
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod

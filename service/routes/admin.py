@@ -26,8 +26,9 @@ async def reload(
 
     Send the admin token in `X-Admin-Token`. Each new version is verified and warmed up beside the
     one serving, then swapped in; requests in flight finish on the version they started on. A
-    version that fails to load leaves the previous one serving and answers 409 with each model's
-    outcome. `GET /v1/models` shows the version being served.
+    version that fails to load, or a model folder that cannot be listed, leaves the previous
+    version serving and answers 409 with each model's outcome. A reload asked for while another
+    runs waits for it, then looks again. `GET /v1/models` shows the version being served.
     """
     results = await reload_models(registry, [model] if model else None)
     report = ReloadReport(

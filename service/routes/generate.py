@@ -51,7 +51,7 @@ async def generate_digits(
     whatever it likes (`model=conditional` without a digit cycles through 0–9). The seed used is
     returned in the `X-Seed` header (and in the JSON): pass it back to get the same images.
     """
-    with admitted_version(request, GENERATION, generator_for(model, digit)) as version:
+    async with admitted_version(request, GENERATION, generator_for(model, digit)) as version:
         generated = await generate(version, count, digit, new_seed() if seed is None else seed)
         headers = {"X-Seed": str(generated.seed)}
         if image_format == "json":

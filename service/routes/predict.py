@@ -19,7 +19,7 @@ router = APIRouter(tags=["digits"])
 @router.post(
     "/predict/digit",
     response_model=DigitPrediction | DigitBatchPrediction,
-    responses=error_responses(400, 404, 413, 415, 422, 429, 503),
+    responses=error_responses(400, 404, 408, 413, 415, 422, 429, 503),
 )
 async def predict_digit(request: Request, model: DigitModelName = None) -> OrjsonResponse:
     """Classify one or several handwritten digits (0–9).
@@ -33,8 +33,9 @@ async def predict_digit(request: Request, model: DigitModelName = None) -> Orjso
     - JSON `{"instances": [...]}` with up to `SERVING_MAX_INSTANCES_PER_REQUEST` (64)
       pixels/image objects, answered as `{"predictions": [...]}` in the same order.
     """
-    with admitted_version(request, DIGITS, model) as version:
+    async with admitted_version(request, DIGITS, model) as version:
         max_instances = settings_of(request).max_instances_per_request
-        inputs = await read_digit_inputs(request, pixel_size(version), max_instances)
+        decoder = request.app.state.decoder
+        inputs = await read_digit_inputs(request, pixel_size(version), max_instances, decoder)
         predictions = await classify(version, inputs.pixels)
         return OrjsonResponse(prediction_body(predictions, inputs.batched, version.ref))

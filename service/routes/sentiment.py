@@ -19,7 +19,7 @@ router = APIRouter(tags=["sentiment"])
 @router.post(
     "/sentiment",
     response_model=SentimentPrediction | SentimentBatchPrediction,
-    responses=error_responses(404, 413, 415, 422, 429, 503),
+    responses=error_responses(404, 408, 413, 415, 422, 429, 503),
 )
 async def sentiment(request: Request, model: SentimentModelName = None) -> OrjsonResponse:
     """Score English movie reviews: `score` is P(positive), `label` is positive when it is ≥ 0.5.
@@ -30,7 +30,7 @@ async def sentiment(request: Request, model: SentimentModelName = None) -> Orjso
     whole and only its **last 200 tokens** are scored (reviews tend to end on their verdict).
     Texts over `SERVING_MAX_TEXT_CHARS` characters (100 000) are refused with 413.
     """
-    with admitted_version(request, SENTIMENT, model) as version:
+    async with admitted_version(request, SENTIMENT, model) as version:
         settings = settings_of(request)
         inputs = await read_texts(
             request, settings.max_instances_per_request, settings.max_text_chars

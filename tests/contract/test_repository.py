@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from contract import repository as repository_module
 from contract.metadata import ModelMetadata
 from contract.repository import (
     model_names,
@@ -66,3 +67,17 @@ def test_metadata_refuses_unknown_fields(repository: Path) -> None:
     raw = (folder / "metadata.json").read_text().replace('"opset"', '"opset_typo": 1, "opset"', 1)
     with pytest.raises(ValueError, match="opset_typo"):
         ModelMetadata.model_validate_json(raw)
+
+
+def test_a_model_folder_that_cannot_be_listed_is_still_a_model(
+    repository: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listing = repository_module.versions
+
+    def versions(root: Path, name: str) -> list[str]:
+        if name == "sentiment-lstm":
+            raise PermissionError(13, "Permission denied", str(root / name))
+        return listing(root, name)
+
+    monkeypatch.setattr(repository_module, "versions", versions)
+    assert model_names(repository) == ["digits-cnn", "sentiment-lstm"]

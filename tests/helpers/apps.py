@@ -33,6 +33,7 @@ def tiny_settings(repository: Path, **overrides: object) -> Settings:
         "intra_op_threads": 1,
         "drain_grace_s": 0,
         "drain_timeout_s": 2,
+        "body_timeout_s": 2,
     }
     return Settings(**(values | overrides))  # type: ignore[arg-type]
 

@@ -12,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from service.loading import LoadedModel
+from service.settings import Settings
 from tests.helpers.apps import running_app, tiny_settings
 from tests.helpers.errors import BLANK, assert_error
 from tests.helpers.waiting import eventually
@@ -41,8 +42,13 @@ def gate(monkeypatch: pytest.MonkeyPatch) -> Gate:
     return held
 
 
+def held_settings(repository: Path, **overrides: object) -> Settings:
+    """digits-cnn with every batch in the inference thread: the gate blocks whoever runs it."""
+    return tiny_settings(repository, models=["digits-cnn"], inline_inference_ms=0, **overrides)
+
+
 def test_a_full_queue_answers_429_with_retry_after(tiny_repository: Path, gate: Gate) -> None:
-    settings = tiny_settings(tiny_repository, models=["digits-cnn"], queue_capacity=1)
+    settings = held_settings(tiny_repository, queue_capacity=1)
     with running_app(settings) as test_client, ThreadPoolExecutor(2) as pool:
         post = lambda: test_client.post("/predict/digit", json={"pixels": BLANK})  # noqa: E731
         running = pool.submit(post)
@@ -63,7 +69,7 @@ def test_a_full_queue_answers_429_with_retry_after(tiny_repository: Path, gate: 
 
 
 def test_a_request_past_its_deadline_answers_503(tiny_repository: Path, gate: Gate) -> None:
-    settings = tiny_settings(tiny_repository, models=["digits-cnn"], request_timeout_s=0.1)
+    settings = held_settings(tiny_repository, request_timeout_s=0.1)
     with running_app(settings) as test_client, ThreadPoolExecutor(2) as pool:
         post = lambda: test_client.post("/predict/digit", json={"pixels": BLANK})  # noqa: E731
         running = pool.submit(post)

@@ -78,7 +78,8 @@ def test_the_batcher_waits_within_the_window_for_requests_on_their_way() -> None
         admitted, parsed = asyncio.Event(), asyncio.Event()
 
         async def admitted_then_parsed() -> Tensors:
-            with batcher.admission():  # admitted before its body is read, as routes do
+            batcher.admit()  # before its body is read, as routes do
+            with batcher.on_its_way():  # its body has arrived; now it is being parsed
                 admitted.set()
                 await parsed.wait()
                 return await batcher.infer(rows(3, 4, 5, 6, 7, 8))  # fills the batch to 8
@@ -125,7 +126,7 @@ def test_a_request_that_gives_up_on_its_way_stops_the_wait() -> None:
         # A 30 s window and a 20 s test timeout: if the batcher kept waiting, the test would fail.
         batcher, first = await busy(model, config(max_queue_delay_s=30.0), recorder)
         waiting = [asyncio.create_task(batcher.infer(rows(i))) for i in (1, 2)]
-        with batcher.admission():  # a request whose body turns out to be invalid
+        with batcher.on_its_way():  # a request whose body turns out to be invalid
             await queued(batcher, 2)
             model.gate.set()
             await gathering(batcher, recorder)  # it holds [1, 2] and waits for this one

@@ -23,15 +23,14 @@ def test_a_full_queue_refuses_with_a_retry_after_from_the_service_rate() -> None
             asyncio.create_task(batcher.infer(rows(4))),
         ]
         await queued(batcher, 2)
-        with pytest.raises(Overloaded) as before_body, batcher.admission():
-            pass
+        with pytest.raises(Overloaded) as before_body:
+            batcher.admit()
         with pytest.raises(Overloaded) as at_infer:
             await batcher.infer(rows(5))
         errors.extend([before_body.value, at_infer.value])
         model.gate.set()
         await asyncio.gather(running, *waiting)
-        with batcher.admission():  # drained: admits again
-            pass
+        batcher.admit()  # drained: admits again
         await batcher.stop(1)
 
     run(scenario)
@@ -146,3 +145,25 @@ def test_stopping_lets_the_running_batch_finish_and_fails_what_is_left() -> None
     run(scenario)
     assert len(outcomes) == 1
     assert isinstance(outcomes[0], NotReady)
+
+
+def test_a_calibrated_batcher_refuses_work_it_could_not_start_before_the_deadline() -> None:
+    recorder, model = Recorder(), Model(hold_first=True)
+    refusals: list[Overloaded] = []
+
+    async def scenario() -> None:
+        batcher, running = await busy(model, config(timeout_s=1.25), recorder)
+        # 20 rows/s as a slow warm-up measured; the queue is assumed to drain at half that.
+        batcher.calibrate(rows=20, seconds=1.0)
+        waiting = [asyncio.create_task(batcher.infer(rows(*range(i, i + 4)))) for i in (1, 5, 9)]
+        await queued(batcher, 3)  # 4 + 4 + 4 rows and the running one: 1.3 s of work, > 1 s
+        with pytest.raises(Overloaded) as refused:
+            batcher.admit()
+        refusals.append(refused.value)
+        model.gate.set()
+        await asyncio.gather(running, *waiting)
+        await batcher.stop(1)
+
+    run(scenario)
+    assert "13 rows ahead, about 1.3 s of work" in refusals[0].message
+    assert recorder.shed_reasons == ["predicted_wait"]

@@ -82,7 +82,7 @@ def png_header(width: int, height: int) -> bytes:
         ),
         ("get", "/generate?model=lstm", {}, 404, "unknown_model", "dcgan, conditional"),
         ("get", "/v1/models/nope", {}, 404, "unknown_model", "digits-cnn"),
-        ("get", "/nope", {}, 404, "not_found", "GET /nope"),
+        ("get", "/nope", {}, 404, "not_found", "GET '/nope'"),
         ("get", "/predict/digit", {}, 405, "method_not_allowed", "GET"),
         (
             "post",
@@ -167,6 +167,67 @@ def test_errors_have_one_envelope(
 ) -> None:
     response = getattr(client, method)(url, **kwargs)
     assert fragment in assert_error(response, status, code)
+
+
+BOUNDARY = "b0undary"
+MULTIPART = {"content-type": f"multipart/form-data; boundary={BOUNDARY}"}
+
+
+def multipart(*parts: str) -> bytes:
+    """A multipart body of `parts`, each its headers, a blank line and its content."""
+    return "".join(f"--{BOUNDARY}\r\n{part}\r\n" for part in parts).encode() + (
+        f"--{BOUNDARY}--\r\n".encode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        (
+            {"content": b"x", "headers": {"content-type": "multipart/form-data"}},
+            "Missing boundary",
+        ),
+        ({"files": [("file", ("a.png", b"1")), ("file", ("b.png", b"2"))]}, "number of files is 1"),
+        (
+            {"data": {f"field{i}": "x" for i in range(9)}, "files": {"file": ("a.png", b"1")}},
+            "number of fields is 8",
+        ),
+        (
+            {"content": multipart("Content-Type: image/png\r\n\r\nx"), "headers": MULTIPART},
+            "Content-Disposition",
+        ),
+        ({"content": multipart("Garbage\r\n\r\nx"), "headers": MULTIPART}, "Invalid multipart"),
+    ],
+)
+def test_a_multipart_body_that_cannot_be_read_is_invalid_multipart(
+    client: TestClient, kwargs: dict[str, object], fragment: str
+) -> None:
+    response = client.post("/predict/digit", **kwargs)  # type: ignore[arg-type]
+    message = assert_error(response, 400, "invalid_multipart")
+    assert message.startswith("multipart/form-data body refused: "), message
+    assert fragment in message
+
+
+LONG = "9" * 5_000
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "code", "length"),
+    [
+        (f"/generate?seed={LONG}", 422, "invalid_request", 5_000),
+        (f"/generate?count={LONG}", 422, "invalid_request", 5_000),
+        (f"/generate?model={LONG}", 404, "unknown_model", 5_000),
+        (f"/v1/models/{LONG}", 404, "unknown_model", 5_000),
+        (f"/{LONG}", 404, "not_found", 5_001),
+    ],
+)
+def test_echoed_values_are_cut_to_a_prefix_and_their_length(
+    client: TestClient, url: str, status: int, code: str, length: int
+) -> None:
+    message = assert_error(client.get(url), status, code)
+    assert f"… ({length} characters)" in message, message
+    assert "9" * 41 not in message
+    assert len(message) < 400, message
 
 
 def test_a_bug_is_a_bare_500_with_the_request_id(tiny_repository: Path) -> None:

@@ -5,6 +5,7 @@ Never a 5xx, never a traceback: each error is the envelope with a message a user
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import struct
@@ -146,6 +147,25 @@ def test_tiny_huge_and_bomb_images(
 
 def test_a_bomb_is_small_on_the_wire() -> None:
     assert len(png_bomb(8000, 8000)) < 200_000, "the point of a bomb: tiny upload, huge image"
+
+
+NINE_MEGAPIXELS = base64.b64encode(png_bomb(3000, 3000)).decode()  # each under the 40 MP cap
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(count=st.integers(1, 8))
+def test_bombs_that_together_exceed_the_request_budget_are_refused_undecoded(
+    client: TestClient, count: int
+) -> None:
+    body = {"instances": [{"image": NINE_MEGAPIXELS}] * count}
+    response = client.post("/predict/digit", json=body)
+    if count * 9 > 40:  # SERVING_MAX_REQUEST_IMAGE_PIXELS: 40 megapixels per request
+        message = assert_error(response, 413, "payload_too_large")
+        assert f"{count} image(s) hold {count * 9:.1f} megapixels together" in message
+    else:
+        assert "no ink" in assert_error(response, 400, "invalid_image"), "decoded: blank paper"
 
 
 # --- texts ------------------------------------------------------------------------------------

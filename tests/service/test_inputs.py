@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from loadtest.drawing import render_user_style
+from service.decoding import ImageDecoder
 from service.errors import InvalidImage, InvalidRequest, PayloadTooLarge, ServiceError
 from service.inputs import (
     DigitInputs,
@@ -23,8 +24,14 @@ SIZE = (28, 28)
 BLANK = [[0] * 28 for _ in range(28)]
 
 
-def digits(payload: object, max_instances: int = 64) -> DigitInputs:
-    return asyncio.run(digits_from_json(payload, SIZE, max_instances))
+def digits(
+    payload: object, max_instances: int = 64, max_request_pixels: int = 40_000_000
+) -> DigitInputs:
+    decoder = ImageDecoder(threads=1, max_request_pixels=max_request_pixels)
+    try:
+        return asyncio.run(digits_from_json(payload, SIZE, max_instances, decoder))
+    finally:
+        decoder.close()
 
 
 def seven_png() -> bytes:

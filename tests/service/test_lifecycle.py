@@ -74,3 +74,17 @@ def test_a_version_copied_again_gets_another_fingerprint(folder: Path) -> None:
     os.utime(folder / "model.onnx", ns=(later, later))
     assert fingerprint(folder) != before
     assert fingerprint(folder.with_name("9")) == "9@0", "a folder gone is looked at again later"
+
+
+def test_an_opened_version_knows_its_service_rate_before_any_request(tmp_path: Path) -> None:
+    repository = build_repository(tmp_path, ("digits-cnn",))
+    settings = tiny_settings(repository)
+
+    async def opened() -> float | None:
+        version = await open_version(repository / "digits-cnn" / "1", [CPU], settings, Metrics())
+        return version.batcher.rows_per_s
+
+    # Without it a burst reaching a fresh version would all be admitted, however long its work.
+    rate = asyncio.run(opened())
+    assert rate is not None
+    assert rate > 0

@@ -10,7 +10,7 @@ import onnxruntime as ort
 import pytest
 
 from service import loading
-from service.loading import ModelLoadError, load_model
+from service.loading import ModelLoadError, load_model, without_repository
 from service.providers import CPU, CUDA
 from tests.helpers.tiny_models import build_repository
 
@@ -88,3 +88,36 @@ def test_when_every_provider_fails_the_error_says_so(
     monkeypatch.setattr(loading.ort, "InferenceSession", session)
     with pytest.raises(ModelLoadError, match="out of memory"):
         load_model(repository / "digits-cnn" / "1", [CPU])
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        (
+            "model file {root}/digits-mlp/1/model.onnx has sha256",
+            "model file digits-mlp/1/model.onnx has sha256",
+        ),
+        (
+            "cannot run {root}/digits-mlp/1: Load '{root}/digits-mlp/1/model.onnx'",
+            "cannot run digits-mlp/1: Load 'digits-mlp/1/model.onnx'",
+        ),
+        (
+            "[Errno 13] Permission denied: '{absolute}/digits-mlp/2'",
+            "[Errno 13] Permission denied: 'digits-mlp/2'",
+        ),
+        ("{resolved}/digits-mlp/1/vocab.txt is missing", "digits-mlp/1/vocab.txt is missing"),
+        (
+            "inputs/outputs differ; see {root}x/y and /elsewhere/{root}/z",
+            "inputs/outputs differ; see {root}x/y and /elsewhere/{root}/z",
+        ),
+    ],
+)
+def test_callers_see_paths_relative_to_the_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, message: str, shown: str
+) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    monkeypatch.chdir(tmp_path)
+    root = Path("link")  # configured relative, through a symlink
+    spellings = {"root": root, "absolute": tmp_path / "link", "resolved": tmp_path / "real"}
+    assert without_repository(message.format(**spellings), root) == shown.format(**spellings)

@@ -11,9 +11,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from contract.repository import sha256_file
+from service import registry
 from tests.helpers.apps import running_app, tiny_settings
 from tests.helpers.errors import assert_error
-from tests.helpers.files import append_bytes
+from tests.helpers.files import append_bytes, unreadable
 from tests.helpers.tiny_models import build_repository
 from tests.helpers.waiting import eventually
 
@@ -90,6 +91,30 @@ def test_a_faulty_model_is_refused_and_the_others_keep_serving(
     assert served.status_code == 200, served.text
 
 
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_callers_see_model_files_relative_to_the_repository_and_the_log_sees_where(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: str
+) -> None:
+    apply, _ = DAMAGES[damage]
+    repository = build_repository(tmp_path, ("digits-cnn", "sentiment-lstm"))
+    apply(repository / "sentiment-lstm" / "1")
+    with (
+        caplog.at_level(logging.ERROR),
+        running_app(tiny_settings(repository), wait_ready=False) as client,
+    ):
+        wait_until_loaded(client)
+        answers = {
+            url: client.get(url) for url in ("/readyz", "/v1/models", "/v1/models/sentiment-lstm")
+        }
+        answers["/sentiment"] = client.post("/sentiment", json={"text": "good"})
+    for url, answer in answers.items():
+        assert str(tmp_path) not in answer.text, f"{url} shows a server path: {answer.text}"
+    shown = answers["/v1/models/sentiment-lstm"].json()["error"]
+    assert "sentiment-lstm/1" in shown, shown
+    logged = [r.getMessage() for r in caplog.records if "cannot be served" in r.getMessage()]
+    assert any(str(repository / "sentiment-lstm" / "1") in line for line in logged), logged
+
+
 def test_a_version_refused_at_start_up_is_tried_once_until_a_new_one_arrives(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -130,3 +155,31 @@ def model_ready(client: TestClient, model: str) -> float:
     lines = [line for line in client.get("/metrics").text.splitlines() if line.startswith(prefix)]
     assert len(lines) == 1, f"no single {prefix!r} line in /metrics"
     return float(lines[0].removeprefix(prefix))
+
+
+def test_a_model_folder_unreadable_at_start_up_fails_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repository = build_repository(tmp_path, ("digits-cnn", "sentiment-lstm"))
+    unreadable(repository, monkeypatch)
+    with running_app(tiny_settings(repository), wait_ready=False) as client:
+        wait_until_loaded(client)
+        models = client.get("/readyz").json()["models"]
+        served = client.post("/predict/digit", json={"pixels": [[0] * 28] * 28})
+    assert models["sentiment-lstm"]["status"] == "failed"
+    assert "cannot be listed" in models["sentiment-lstm"]["error"]
+    assert str(tmp_path) not in models["sentiment-lstm"]["error"], "no server paths to callers"
+    assert served.status_code == 200, served.text
+
+
+def test_a_repository_that_cannot_be_listed_serves_nothing_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(root: Path) -> list[str]:
+        raise PermissionError(13, "Permission denied", str(root))
+
+    monkeypatch.setattr(registry, "model_names", refuse)
+    with running_app(tiny_settings(tmp_path), wait_ready=False) as client:
+        ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert "no models to serve" in ready.json()["reason"]

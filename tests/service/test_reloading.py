@@ -22,8 +22,7 @@ from service import registry
 from service.loading import LoadedModel
 from service.settings import Settings
 from tests.helpers.apps import running_app, tiny_settings
-from tests.helpers.errors import assert_error
-from tests.helpers.files import append_bytes
+from tests.helpers.files import append_bytes, unreadable
 from tests.helpers.tiny_models import build_repository
 from tests.helpers.waiting import eventually
 
@@ -57,73 +56,6 @@ def assert_consistent(version: str, p_positive: float) -> None:
     assert (p_positive > 0.9) if version == "1" else (p_positive < 0.1), (version, p_positive)
 
 
-def test_a_new_version_is_served_after_a_reload(client: TestClient, repository: Path) -> None:
-    assert score(client)[0] == "1"
-    build_repository(repository, ("sentiment-lstm",), version=2)
-    response = client.post("/admin/reload?model=lstm", headers=ADMIN)
-    assert response.status_code == 200, response.text
-    assert response.json()["models"] == [
-        {
-            "model": "sentiment-lstm",
-            "outcome": "reloaded",
-            "version": "2",
-            "previous_version": "1",
-            "error": None,
-        }
-    ]
-    listed = client.get("/v1/models/sentiment-lstm").json()
-    assert (listed["status"], listed["version"], listed["versions"]) == ("ready", "2", ["1", "2"])
-    version, p_positive = score(client)
-    assert version == "2"
-    assert_consistent(version, p_positive)
-    assert client.get("/readyz").status_code == 200
-
-
-def test_reloading_every_model_leaves_the_unchanged_ones_alone(
-    client: TestClient, repository: Path
-) -> None:
-    build_repository(repository, ("digits-cnn",), version=2)
-    response = client.post("/admin/reload", headers=ADMIN)
-    assert response.status_code == 200, response.text
-    outcomes = {m["model"]: (m["outcome"], m["version"]) for m in response.json()["models"]}
-    assert outcomes == {"digits-cnn": ("reloaded", "2"), "sentiment-lstm": ("unchanged", "1")}
-
-
-def test_a_version_that_fails_to_load_leaves_the_old_one_serving(
-    client: TestClient, repository: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    build_repository(repository, ("sentiment-lstm",), version=2)
-    append_bytes(repository / "sentiment-lstm" / "2")
-    with caplog.at_level(logging.ERROR):
-        response = client.post("/admin/reload?model=sentiment-lstm", headers=ADMIN)
-    message = assert_error_with_report(response)
-    assert "sha256" in message
-    assert response.json()["models"][0]["outcome"] == "failed"
-    assert response.json()["models"][0]["version"] == "1"
-    assert any("still serving version 1" in r.getMessage() for r in caplog.records)
-    listed = client.get("/v1/models/sentiment-lstm").json()
-    assert (listed["status"], listed["version"]) == ("ready", "1")
-    assert "version 2 cannot be served" in listed["error"]
-    assert score(client)[0] == "1"
-    assert client.get("/readyz").status_code == 200, "the model still serves"
-
-
-def assert_error_with_report(response: object) -> str:
-    """409 with the envelope, plus the per-model report beside it."""
-    assert response.status_code == 409, response.text  # type: ignore[attr-defined]
-    body = response.json()  # type: ignore[attr-defined]
-    assert set(body) == {"error", "models"}, body
-    assert body["error"]["code"] == "reload_failed"
-    return str(body["error"]["message"])
-
-
-def test_unknown_models_and_unchanged_versions(client: TestClient) -> None:
-    assert_error(client.post("/admin/reload?model=nope", headers=ADMIN), 404, "unknown_model")
-    unchanged = client.post("/admin/reload?model=cnn", headers=ADMIN)
-    assert unchanged.status_code == 200, unchanged.text
-    assert unchanged.json()["models"][0]["outcome"] == "unchanged"
-
-
 class VersionGate:
     """Holds every batch of version 1 until opened; other versions run freely."""
 
@@ -146,7 +78,10 @@ def test_requests_in_flight_during_a_swap_finish_on_their_version_without_delayi
 ) -> None:
     caplog.set_level(logging.INFO, logger="service.registry")
     gate = VersionGate(monkeypatch)  # before the app starts: batchers keep the run they are given
-    settings = tiny_settings(repository, models=["sentiment-lstm"], admin_token=TOKEN)
+    # Every batch in the inference thread: the gate blocks whoever runs it.
+    settings = tiny_settings(
+        repository, models=["sentiment-lstm"], admin_token=TOKEN, inline_inference_ms=0
+    )
     with running_app(settings) as client, ThreadPoolExecutor(2) as pool:
         build_repository(repository, ("sentiment-lstm",), version=2)
         running = pool.submit(score, client)
@@ -260,8 +195,28 @@ def test_an_unexpected_error_while_polling_is_logged_and_polling_goes_on(
         serve_new_version(client, repository, "sentiment-lstm", 2)
     logged = [r for r in caplog.records if r.name == "service.reloading"]
     assert len(logged) == 1, logged
-    assert logged[0].getMessage().endswith(" for a new version failed"), logged[0].getMessage()
+    folder = repository / "digits-cnn"  # polled first: the one that met the surprise
+    expected = f"polling digits-cnn in {folder} for a new version failed"
+    assert logged[0].getMessage() == expected, "the line names the model and its folder"
     assert logged[0].exc_info is not None, "logged with its traceback"
+
+
+def test_a_folder_that_cannot_be_listed_is_logged_once_and_polling_goes_on(
+    repository: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR), running_app(polling(repository)) as client:
+        unreadable(repository, monkeypatch)
+        for version in (2, 3):  # the second one is served a whole poll after the first failure
+            serve_new_version(client, repository, "digits-cnn", version)
+        ready = client.get("/readyz")
+        still = listed(client)
+    failures = [r.getMessage() for r in caplog.records if "cannot be listed" in r.getMessage()]
+    assert len(failures) == 1, "logged once, not at every poll"
+    assert failures[0].startswith("model sentiment-lstm cannot be served"), failures
+    assert str(repository / "sentiment-lstm" / "2") in failures[0], "the log has the full path"
+    assert ready.status_code == 200, "version 1 still serves"
+    assert (still["status"], still["version"]) == ("ready", "1")
+    assert "'sentiment-lstm/2'" in still["error"]
 
 
 def polling(repository: Path) -> Settings:

@@ -114,3 +114,9 @@ def test_credentials_come_from_the_environment_and_stay_out_of_reprs(
 def test_a_blank_admin_token_leaves_admin_routes_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SERVING_ADMIN_TOKEN", "  ")
     assert Settings().admin_token is None
+
+
+def test_a_body_deadline_past_the_drain_timeout_is_refused() -> None:
+    with pytest.raises(ValidationError, match="must not exceed drain_timeout_s"):
+        Settings(body_timeout_s=40, drain_timeout_s=30)
+    assert Settings(body_timeout_s=40, drain_timeout_s=0).body_timeout_s == 40, "0: no drain wait"

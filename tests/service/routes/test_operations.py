@@ -1,13 +1,18 @@
-"""Operations endpoints: /healthz, /readyz, /metrics."""
+"""Operations endpoints: /healthz, /readyz (models, draining, the model poller), /metrics."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
+from unittest.mock import Mock
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
+from service import registry
+from service.settings import Settings
 from tests.helpers.apps import running_app, tiny_settings
 from tests.helpers.waiting import eventually
 
@@ -59,6 +64,60 @@ def test_readyz_is_503_with_an_empty_repository(tmp_path: Path) -> None:
         ready = test_client.get("/readyz")
     assert ready.status_code == 503, ready.text
     assert "no models" in ready.json()["error"]["message"]
+    assert str(tmp_path) not in ready.text, "callers see no server path"
+
+
+class PollerKilled(BaseException):
+    """Escapes the poller's `except Exception`, as nothing it calls should."""
+
+
+def stop_the_poller(client: TestClient, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    if how == "crashed":
+        monkeypatch.setattr(registry, "versions", Mock(side_effect=PollerKilled("boom")))
+        return
+
+    async def cancel() -> None:
+        poller = next(t for t in asyncio.all_tasks() if t.get_name() == "poll-models")
+        poller.cancel()
+
+    assert client.portal is not None
+    client.portal.call(cancel)
+
+
+def polling(repository: Path) -> Settings:
+    return tiny_settings(repository, models=["sentiment-lstm"], reload_interval_s=0.02)
+
+
+@pytest.mark.parametrize("how", ["crashed", "cancelled"])
+def test_readyz_is_503_once_the_model_poller_stopped(
+    tiny_repository: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    how: str,
+) -> None:
+    with caplog.at_level(logging.ERROR), running_app(polling(tiny_repository)) as test_client:
+        stop_the_poller(test_client, monkeypatch, how)
+
+        def not_ready() -> str:
+            response = test_client.get("/readyz")
+            assert response.status_code == 503, response.text
+            assert response.json()["ready"] is False
+            return str(response.json()["error"]["message"])
+
+        reason = eventually(not_ready, what="/readyz answering 503")
+        served = test_client.post("/sentiment", json={"text": "good"})
+    assert reason.startswith("the model poller stopped ("), reason
+    assert ("PollerKilled('boom')" if how == "crashed" else "CancelledError") in reason
+    assert served.status_code == 200, "the models still serve the versions they had"
+    assert any(r.getMessage().startswith(reason) for r in caplog.records), "and it is logged"
+
+
+def test_a_poller_stopped_by_shutdown_is_not_reported(
+    tiny_repository: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR), running_app(polling(tiny_repository)):
+        pass
+    assert not [r.getMessage() for r in caplog.records if "poller" in r.getMessage()]
 
 
 def samples(client: TestClient) -> dict[str, list[tuple[dict[str, str], float]]]:

@@ -1,0 +1,97 @@
+"""Uploads decode within a budget: a pixel total per request, and a small pool of decoders."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from contract import images
+from loadtest.drawing import render_user_style
+from service import decoding
+from service.allocator import return_large_buffers
+from service.decoding import ImageDecoder
+from service.errors import InvalidImage, PayloadTooLarge
+from tests.helpers.images import encode
+
+
+def declared_only(width: int, height: int) -> bytes:
+    """A real PNG whose header declares `width`×`height` (a few kB, never decoded here)."""
+    return encode(Image.new("1", (width, height)), "PNG")
+
+
+def decode(decoder: ImageDecoder, uploads: decoding.Uploads) -> dict[int, np.ndarray]:
+    async def scenario() -> dict[int, np.ndarray]:
+        return await decoder.decode(uploads)
+
+    try:
+        return asyncio.run(scenario())
+    finally:
+        decoder.close()
+
+
+def test_the_pixel_total_of_a_request_is_refused_before_any_decode(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    decoded: list[bytes] = []
+    monkeypatch.setattr(images, "to_mnist", lambda data: decoded.append(data))
+    uploads = {i: (f"instances[{i}]: ", declared_only(3000, 3000)) for i in range(3)}
+    with pytest.raises(PayloadTooLarge) as refused:
+        decode(ImageDecoder(threads=1, max_request_pixels=20_000_000), uploads)
+    assert "3 image(s) hold 27.0 megapixels together" in refused.value.message
+    assert "at most 20 megapixels per request" in refused.value.message
+    assert decoded == [], "nothing was decoded"
+
+
+def test_uploads_within_the_budget_decode_to_mnist_digits() -> None:
+    seven = np.zeros((28, 28), np.uint8)
+    seven[6:9, 6:22] = 255
+    seven[9:24, 14:17] = 255
+    uploads = {0: ("", render_user_style(seven)), 1: ("", render_user_style(seven))}
+    digits = decode(ImageDecoder(threads=1, max_request_pixels=100_000), uploads)
+    assert sorted(digits) == [0, 1]
+    assert digits[0].shape == (28, 28)
+    assert digits[0].dtype == np.float32
+
+
+def test_errors_name_the_upload_that_failed() -> None:
+    uploads = {0: ("instances[0]: ", b"not an image")}
+    with pytest.raises(InvalidImage, match=r"^instances\[0\]: could not decode"):
+        decode(ImageDecoder(threads=1, max_request_pixels=1_000_000), uploads)
+
+
+def test_concurrent_uploads_queue_for_the_pool_instead_of_decoding_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    busy, most = 0, 0
+    lock = threading.Lock()
+
+    def slow_decode(data: bytes) -> np.ndarray:
+        nonlocal busy, most
+        with lock:
+            busy += 1
+            most = max(most, busy)
+        time.sleep(0.02)  # the decode's own duration: what lets decodes overlap if they could
+        with lock:
+            busy -= 1
+        return np.zeros((28, 28), np.uint8)
+
+    monkeypatch.setattr(images, "to_mnist", slow_decode)
+    decoder = ImageDecoder(threads=1, max_request_pixels=1_000_000)
+
+    async def eight_requests() -> None:
+        await asyncio.gather(*(decoder.decode({0: ("", b"x")}) for _ in range(8)))
+
+    try:
+        asyncio.run(eight_requests())
+    finally:
+        decoder.close()
+    assert most == 1, f"{most} decodes ran at once with one decode thread"
+
+
+def test_large_buffers_go_back_to_the_system_on_glibc() -> None:
+    assert return_large_buffers(), "this project's machines run glibc"
