@@ -110,7 +110,7 @@ class ModelRegistry:
         """Serve the newest version of every model in turn; failures are recorded, never raised."""
         for name in self.models:
             await self.reload(name)
-        ready = [m.name for m in self.models.values() if m.status == "ready"]
+        ready = [f"{name} on {provider}" for name, provider in self.providers_in_use().items()]
         logger.info("%d of %d models ready: %s", len(ready), len(self.models), ", ".join(ready))
 
     async def reload(self, name: str, *, retry_rejected: bool = True) -> ReloadResult:
@@ -188,7 +188,22 @@ class ModelRegistry:
         loading = [m.name for m in self.models.values() if m.status == "loading"]
         if loading:
             return Readiness(False, "models still loading: " + ", ".join(loading), RETRY_LOADING_S)
+        on_cpu = [name for name, provider in self.providers_in_use().items() if provider == CPU]
+        if self.settings.require_gpu and on_cpu:
+            reason = (
+                f"SERVING_REQUIRE_GPU is set, but {', '.join(on_cpu)} run on the CPU (onnxruntime "
+                f"offers {', '.join(ort.get_available_providers())} here)"
+            )
+            return Readiness(False, reason, RETRY_FAILED_S)
         return Readiness(True, None, None)
+
+    def providers_in_use(self) -> dict[str, str]:
+        """The execution provider each serving model really got, by model name."""
+        return {
+            name: served.current.loaded.providers[0]
+            for name, served in self.models.items()
+            if served.current is not None
+        }
 
     async def _serve_newest(self, served: ServedModel, retry_rejected: bool) -> ReloadResult:
         """List → open → install (the old version retires), or record why not; under the lock."""

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
         None, description="onnxruntime providers in priority order; None = TensorRT, CUDA, CPU"
     )
     intra_op_threads: int | None = Field(None, ge=1)
+    require_gpu: bool = Field(
+        False,
+        description="ready only when every model runs on CUDA or TensorRT: a GPU deployment never "
+        "serves on the CPU unnoticed",
+    )
     # Named SERVING_MAX_BATCH_SIZE before 0.2; the old name is still read. "Batch" now means
     # only rows per session.run (max_batch_rows, and each model's batching.max_batch_size).
     max_instances_per_request: int = Field(

@@ -28,7 +28,9 @@ def test_settings_table_states_the_default(variable: str) -> None:
         assert default is None, f"{variable}: the table should state the default {default!r}"
         return
     stated = cell.split("`")[1]
-    if isinstance(default, int | float):
+    if isinstance(default, bool):
+        assert stated.lower() == str(default).lower(), f"{variable}: {stated} in the doc, {default}"
+    elif isinstance(default, int | float):
         assert float(stated) == float(default), f"{variable}: {stated} in the doc, {default}"
     else:
         assert stated == str(default), f"{variable}: {stated} in the doc, {default}"

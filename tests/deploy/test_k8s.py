@@ -246,6 +246,7 @@ def test_gpu_overlay_takes_one_gpu_on_a_gpu_node(gpu: list[Manifest]) -> None:
 def test_gpu_overlay_runs_one_process_trying_tensorrt_first(gpu: list[Manifest]) -> None:
     assert settings(gpu)["SERVING_PROVIDERS"] == "tensorrt,cuda,cpu"
     assert settings(gpu)["SERVING_WORKERS"] == "1"
+    assert settings(gpu)["SERVING_REQUIRE_GPU"] == "true", "a GPU pod never serves on its CPU"
 
 
 def test_gpu_overlay_serves_a_writable_copy_of_the_baked_models(

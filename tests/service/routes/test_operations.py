@@ -88,6 +88,18 @@ def polling(repository: Path) -> Settings:
     return tiny_settings(repository, models=["sentiment-lstm"], reload_interval_s=0.02)
 
 
+def test_a_gpu_deployment_on_a_cpu_host_is_not_ready_and_says_why(tiny_repository: Path) -> None:
+    settings = tiny_settings(tiny_repository, models=["digits-cnn"], require_gpu=True)
+    with running_app(settings, wait_ready=False) as client:
+        loaded = lambda: client.get("/readyz").json()["models"]["digits-cnn"]["status"] == "ready"  # noqa: E731
+        eventually(loaded, 30, what="digits-cnn loaded")
+        ready = client.get("/readyz")
+        served = client.post("/predict/digit", json={"pixels": [[0] * 28] * 28})
+    assert ready.status_code == 503, ready.text
+    assert "SERVING_REQUIRE_GPU is set, but digits-cnn run on the CPU" in ready.json()["reason"]
+    assert served.status_code == 200, "traffic that still arrives is served; routing stops it"
+
+
 @pytest.mark.parametrize("how", ["crashed", "cancelled"])
 def test_readyz_is_503_once_the_model_poller_stopped(
     tiny_repository: Path,
