@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -58,18 +59,23 @@ def wait_until_loaded(client: TestClient) -> None:
     eventually(loaded, 30, what="every model loaded or failed")
 
 
+@contextmanager
+def damaged(tmp_path: Path, damage: str) -> Iterator[TestClient]:
+    """digits-cnn beside a damaged sentiment-lstm, served; yields once both loaded or failed."""
+    apply, _ = DAMAGES[damage]
+    repository = build_repository(tmp_path, ("digits-cnn", "sentiment-lstm"))
+    apply(repository / "sentiment-lstm" / "1")
+    with running_app(tiny_settings(repository), wait_ready=False) as client:
+        wait_until_loaded(client)
+        yield client
+
+
 @pytest.mark.parametrize("damage", list(DAMAGES))
 def test_a_faulty_model_is_refused_and_the_others_keep_serving(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: str
 ) -> None:
-    apply, reason = DAMAGES[damage]
-    repository = build_repository(tmp_path, ("digits-cnn", "sentiment-lstm"))
-    apply(repository / "sentiment-lstm" / "1")
-    with (
-        caplog.at_level(logging.ERROR),
-        running_app(tiny_settings(repository), wait_ready=False) as client,
-    ):
-        wait_until_loaded(client)
+    _, reason = DAMAGES[damage]
+    with caplog.at_level(logging.ERROR), damaged(tmp_path, damage) as client:
         ready = client.get("/readyz")
         listed = client.get("/v1/models/sentiment-lstm").json()
         refused = client.post("/sentiment", json={"text": "good"})
@@ -95,14 +101,7 @@ def test_a_faulty_model_is_refused_and_the_others_keep_serving(
 def test_callers_see_model_files_relative_to_the_repository_and_the_log_sees_where(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: str
 ) -> None:
-    apply, _ = DAMAGES[damage]
-    repository = build_repository(tmp_path, ("digits-cnn", "sentiment-lstm"))
-    apply(repository / "sentiment-lstm" / "1")
-    with (
-        caplog.at_level(logging.ERROR),
-        running_app(tiny_settings(repository), wait_ready=False) as client,
-    ):
-        wait_until_loaded(client)
+    with caplog.at_level(logging.ERROR), damaged(tmp_path, damage) as client:
         answers = {
             url: client.get(url) for url in ("/readyz", "/v1/models", "/v1/models/sentiment-lstm")
         }
@@ -112,7 +111,7 @@ def test_callers_see_model_files_relative_to_the_repository_and_the_log_sees_whe
     shown = answers["/v1/models/sentiment-lstm"].json()["error"]
     assert "sentiment-lstm/1" in shown, shown
     logged = [r.getMessage() for r in caplog.records if "cannot be served" in r.getMessage()]
-    assert any(str(repository / "sentiment-lstm" / "1") in line for line in logged), logged
+    assert any(str(tmp_path / "sentiment-lstm" / "1") in line for line in logged), logged
 
 
 def test_a_version_refused_at_start_up_is_tried_once_until_a_new_one_arrives(
