@@ -21,6 +21,7 @@ from service.draining import DrainGate, DrainMiddleware
 from service.errors import install_error_handlers
 from service.metrics import Metrics
 from service.middleware import BodyLimit, BodyLimitMiddleware, RequestContextMiddleware
+from service.oip import routes as oip
 from service.openapi import install_openapi
 from service.registry import ModelRegistry
 from service.reloading import poll
@@ -145,7 +146,9 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
     keyed: list[DependsParam] = [Depends(require_api_key)] if settings.api_keys else []
     for router in (predict, sentiment, generate):
         app.include_router(router.router, dependencies=keyed)
+    app.include_router(oip.router, dependencies=keyed)
     for router in (models, operations, demo):
         app.include_router(router.router)
+    app.include_router(oip.health_router)  # probes, like /healthz and /readyz, need no key
     if settings.admin_token is not None:
         app.include_router(admin.router, dependencies=[*keyed, Depends(require_admin_token)])

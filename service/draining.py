@@ -55,7 +55,7 @@ class DrainMiddleware:
                 "will answer)",
                 retry_after_s=REFUSAL_RETRY_AFTER_S,
             )
-            await error_response(refusal)(scope, receive, send)
+            await error_response(refusal, scope["path"])(scope, receive, send)
             return
         self.gate.in_flight += 1
         try:

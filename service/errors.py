@@ -19,6 +19,8 @@ from starlette.formparsers import MultiPartException
 from service.responses import OrjsonResponse
 
 logger = logging.getLogger(__name__)
+# The Open Inference Protocol's routes (service/oip) answer errors in the protocol's shape.
+OIP_PREFIX = "/v2"
 
 
 class ServiceError(Exception):
@@ -159,12 +161,27 @@ def retry_after_header(seconds: float) -> dict[str, str]:
     return {"Retry-After": str(max(1, math.ceil(seconds)))}
 
 
-def error_response(exc: ServiceError) -> OrjsonResponse:
+def envelope(code: str, message: str, path: str) -> dict[str, object]:
+    """Our `{"error": {"code", "message"}}`, or under /v2 the protocol's `{"error": message}`.
+
+    The Open Inference Protocol fixes its error shape (tritonclient raises the `error` text), and
+    it holds for every answer under /v2, including the middleware's 408/413/503 and routing 404s.
+    """
+    return {"error": message} if _speaks_protocol(path) else dict(error_body(code, message))
+
+
+def _speaks_protocol(path: str) -> bool:
+    return path == OIP_PREFIX or path.startswith(OIP_PREFIX + "/")
+
+
+def error_response(exc: ServiceError, path: str = "") -> OrjsonResponse:
     """The envelope response for a domain error, with `Retry-After` where it applies."""
     headers = dict(exc.headers)
     if exc.retry_after_s is not None:
         headers |= retry_after_header(exc.retry_after_s)
-    body = {**exc.details, **error_body(exc.code, exc.message)}
+    body = envelope(exc.code, exc.message, path)
+    if not _speaks_protocol(path):  # ours carries the error's details beside it
+        body = {**exc.details, **body}
     return OrjsonResponse(body, exc.status_code, headers)
 
 
@@ -180,14 +197,14 @@ async def _service_error(request: Request, exc: Exception) -> OrjsonResponse:
     assert isinstance(exc, ServiceError)
     if exc.status_code == 500:  # 503s are expected states (loading, draining) and stay quiet
         logger.warning("%s %s: %s", request.method, request.url.path, exc.message)
-    return error_response(exc)
+    return error_response(exc, request.url.path)
 
 
 async def _validation_error(request: Request, exc: Exception) -> OrjsonResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [_describe(error) for error in exc.errors()]
     message = "; ".join(problems) + " (see /docs for the request format)"
-    return OrjsonResponse(error_body(InvalidRequest.code, message), 422)
+    return OrjsonResponse(envelope(InvalidRequest.code, message, request.url.path), 422)
 
 
 def _describe(error: dict[str, object]) -> str:
@@ -205,7 +222,8 @@ async def _http_error(request: Request, exc: Exception) -> OrjsonResponse:
     # (starlette/requests.py), so the parser's error is the context of the one raised.
     if isinstance(exc.__context__, MultiPartException):
         problem = exc.__context__.message.rstrip(".")
-        return error_response(InvalidMultipart(f"multipart/form-data body refused: {problem}"))
+        refused = InvalidMultipart(f"multipart/form-data body refused: {problem}")
+        return error_response(refused, request.url.path)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     path = echo(request.url.path)
     if exc.status_code == 404:
@@ -214,7 +232,8 @@ async def _http_error(request: Request, exc: Exception) -> OrjsonResponse:
         message = f"{request.method} is not allowed on {path}; see /docs for the API"
     else:
         message = str(exc.detail)
-    return OrjsonResponse(error_body(code, message), exc.status_code, dict(exc.headers or {}))
+    body = envelope(code, message, request.url.path)
+    return OrjsonResponse(body, exc.status_code, dict(exc.headers or {}))
 
 
 async def _unhandled(request: Request, exc: Exception) -> OrjsonResponse:
@@ -226,4 +245,4 @@ async def _unhandled(request: Request, exc: Exception) -> OrjsonResponse:
     message = "internal error; it has been logged"
     if request_id:
         message += f" with request id {request_id}"
-    return OrjsonResponse(error_body("internal_error", message), 500, headers)
+    return OrjsonResponse(envelope("internal_error", message, request.url.path), 500, headers)

@@ -124,7 +124,7 @@ class BodyLimitMiddleware:
         body = BoundedBody(scope, receive, send, limit, self.timeout_s)
         if body.declared is not None and body.declared > limit.max_bytes:
             refusal = _too_large(f"{body.declared} bytes", limit)
-            await error_response(refusal)(scope, body.receive, body.send)
+            await error_response(refusal, scope["path"])(scope, body.receive, body.send)
             return
         await self.app(scope, body.receive, body.send)
 
