@@ -15,7 +15,7 @@ BENCH_ARGS ?=
 LOADTEST_ARGS ?=
 HOST ?=
 
-.PHONY: help serve test lint format models train export variants netron bench loadtest fuzz soak audit clean
+.PHONY: help serve test lint format models train export variants netron bench loadtest fuzz soak audit images clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,14 @@ test: $(VENV)/.dev ## Lint, then run every offline test (installs Chromium for t
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && \
 		(apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)) \
 		>/dev/null || echo "wrk missing and not root: the wrk tests will be skipped"; }
+	@[ -e /usr/lib/x86_64-linux-gnu/libb64.so.0d ] || { [ "$$(id -u)" = 0 ] && \
+		(apt-get install -y -qq libb64-0d || (apt-get update -qq && apt-get install -y -qq libb64-0d)) \
+		>/dev/null || echo "libb64-0d missing and not root: the perf_analyzer test will be skipped"; }
+	@{ command -v docker >/dev/null && docker info >/dev/null 2>&1; } || \
+		{ command -v podman && command -v debootstrap && command -v runc; } >/dev/null || \
+		{ [ "$$(id -u)" = 0 ] && (apt-get install -y -qq podman debootstrap runc || \
+		(apt-get update -qq && apt-get install -y -qq podman debootstrap runc)) >/dev/null || \
+		echo "no Docker daemon, no podman and not root: the image tests will be skipped"; }
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
@@ -93,6 +101,9 @@ fuzz: $(VENV)/.dev ## Fuzz the API from its OpenAPI schema (schemathesis), many 
 
 soak: $(VENV)/.dev ## Steady locust load for SOAK_MINUTES (30): errors, p99 drift, RSS growth
 	$(PY) -m loadtest.soak --minutes $${SOAK_MINUTES:-30} $(DATA_FLAG)
+
+images: $(VENV)/.dev ## Build and run the cpu and train images; record their figures in docs/deployment.md
+	RECORD_IMAGE_MEASUREMENTS=1 TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest -m container tests/deploy -q
 
 audit: $(VENV)/.dev ## pip-audit every pinned dependency (needs PyPI)
 	$(PY) -m pytest tests/test_dependencies_audit.py -m network -q -rs

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
@@ -27,6 +27,7 @@ from service.oip.schemas import (
     ModelConfig,
     ModelMetadataResponse,
     ModelReady,
+    ProtocolError,
     ServerLive,
     ServerMetadata,
     ServerReady,
@@ -43,7 +44,21 @@ EXTENSIONS = ["binary_tensor_data", "model_configuration", "statistics"]
 TAGS: list[str | Enum] = ["open inference protocol v2"]
 
 health_router = APIRouter(prefix="/v2", tags=TAGS, route_class=OipRoute)
-router = APIRouter(prefix="/v2/models", tags=TAGS, route_class=OipRoute)
+# What any model route may answer: a bad tensor or request, auth, unknown model or version, body
+# limits and deadline, overload, not ready; all in the protocol's shape.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ProtocolError, "description": description}
+    for status, description in {
+        400: "a tensor or request that does not fit the model",
+        401: "API key missing or not valid, when SERVING_API_KEYS is set",
+        404: "unknown model, version or route",
+        408: "the body did not arrive within SERVING_BODY_TIMEOUT_S",
+        413: "body or batch over its limit",
+        429: "overloaded; retry after Retry-After seconds",
+        503: "model not ready, past its deadline, or shutting down",
+    }.items()
+}
+router = APIRouter(prefix="/v2/models", tags=TAGS, route_class=OipRoute, responses=ERRORS)
 
 ModelName = Annotated[str, Path(description="the repository's name, e.g. digits-cnn")]
 Version = Annotated[str, Path(description="the version served (another is 404)")]

