@@ -133,11 +133,15 @@ class Metrics:
 
     def render(self) -> bytes:
         """The Prometheus text exposition: of every worker when there are several."""
+        return generate_latest(self.server_wide())
+
+    def server_wide(self) -> CollectorRegistry:
+        """The instruments summed over every worker (this process's own when there is one)."""
         if not self.shared_dir:
-            return generate_latest(self.registry)
+            return self.registry
         workers = CollectorRegistry()
         MultiProcessCollector(workers, path=self.shared_dir)
-        return generate_latest(workers)
+        return workers
 
 
 def _forget_dead_workers(folder: Path) -> None:

@@ -9,7 +9,13 @@ from loadtest.bench.drivers import Measurement
 from loadtest.bench.goals import Check, checks
 from loadtest.bench.plot import PLOT_NAME, plot
 from loadtest.bench.results import Results, peak
-from loadtest.bench.tables import ceiling_table, checks_table, machine_table, measurement_table
+from loadtest.bench.tables import (
+    ceiling_table,
+    checks_table,
+    machine_table,
+    measurement_table,
+    perf_analyzer_table,
+)
 from loadtest.bench.targets import BODY_SAMPLES, GENERATE_COUNT
 
 # Load average per core above which the machine was too busy for the numbers to be clean.
@@ -31,6 +37,12 @@ METHOD = """\
   digit pixel body and answers `{{"received": n}}`.
 - `unbatched`: the service with batching off (`SERVING_MAX_BATCH_ROWS=1`): every request is its
   own `session.run`, queued behind the others.
+- `defaults`: what `make serve` gives a newcomer: `python -m service` with every setting at
+  its default (one process), against `minimal`: `loadtest/bench/minimal_server.py`, one process of
+  FastAPI + orjson calling onnxruntime inline (one intra-op thread) on the same CNN, with no
+  validation, batching, metrics or access log: equal resources, every feature on or off.
+- `generate-json`: `GET /generate?count={count}&format=json&seed=<random>`, each digit as a
+  base64 PNG and pixel rows, against the one PNG grid of `generate`.
 - `keras`: `loadtest/bench/keras_server.py`, the tutorials' way: FastAPI, pydantic bodies,
   `model.predict` per request on the `.keras` files, one uvicorn process (TensorFlow threads over
   every core itself).
@@ -73,6 +85,8 @@ def render(results: Results, found: list[Check]) -> str:
         "## Throughput and latency",
         f"![throughput and latency against connections]({PLOT_NAME})",
         measurement_table(results["measurements"]),
+        "## Open Inference Protocol v2, measured by Triton's perf_analyzer",
+        perf_analyzer_text(results),
         "## Compute ceiling: raw onnxruntime, in process",
         ceiling_table(results["ceilings"]) if results["ceilings"] else "Not measured.",
         "## Where a digit request's time goes",
@@ -90,6 +104,23 @@ def method(results: Results) -> str:
     settings = ", ".join(f"`SERVING_{k.upper()}={v}`" for k, v in results["settings"].items())
     return METHOD.format(
         **results["parameters"], settings=settings, samples=BODY_SAMPLES, count=GENERATE_COUNT
+    )
+
+
+def perf_analyzer_text(results: Results) -> str:
+    """perf_analyzer's rows beside wrk's, and how they were taken."""
+    rows = results.get("perf_analyzer", [])
+    if not rows:
+        return "Not measured."
+    return (
+        "Triton's own load tool (`perf_analyzer` from the `tritonclient` wheel) against the "
+        "same `service` run, after the wrk targets: `POST /v2/models/<model>/infer` with "
+        "binary tensors, batch 1, real MNIST digits and IMDB reviews as the model's own tensors "
+        f"(`--input-data`), windows of {results['parameters']['duration'] / 2:g} s until three "
+        "agree within 100 % (the bench's load average says how busy the box was). Any Triton or "
+        "KServe deployment measured with the same command is comparable. Beside it, wrk on the "
+        "human endpoint with the same model at the same connections.\n\n"
+        + perf_analyzer_table(rows, results["measurements"])
     )
 
 

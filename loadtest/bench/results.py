@@ -13,6 +13,7 @@ import orjson
 
 from loadtest.bench.ceiling import Ceiling
 from loadtest.bench.drivers import Measurement
+from loadtest.bench.perf_analyzer import PerfAnalyzerRow
 
 Results = dict[str, Any]
 
@@ -27,6 +28,8 @@ def load(path: Path) -> Results:
     results: Results = orjson.loads(path.read_bytes())
     results["measurements"] = [Measurement(**m) for m in results["measurements"]]
     results["ceilings"] = [Ceiling(**c) for c in results["ceilings"]]
+    # Runs from before the perf_analyzer section have no such key.
+    results["perf_analyzer"] = [PerfAnalyzerRow(**r) for r in results.get("perf_analyzer", [])]
     return results
 
 

@@ -22,7 +22,7 @@ import onnxruntime as ort
 
 from contract.repository import model_names
 from loadtest import server
-from loadtest.bench import ceiling, locust_driver, machine, wrk
+from loadtest.bench import ceiling, locust_driver, machine, perf_analyzer, wrk
 from loadtest.bench.drivers import Measurement, Target
 from loadtest.bench.results import Results
 from loadtest.bench.servers import ServerSpec, overload_level, server_specs, service_settings
@@ -31,8 +31,12 @@ from loadtest.bench.targets import BODY_SAMPLES, write_targets
 from loadtest.payloads import DigitSample, ReviewSample, data_dir, load_digits, load_reviews
 from service.providers import choose_providers
 
-SECTIONS = ("ceiling", "noop", "service", "unbatched", "keras", "overload")
+SECTIONS = (
+    *("ceiling", "noop", "service", "perf_analyzer", "unbatched"),
+    *("defaults", "minimal", "keras", "overload"),
+)
 Driver = Callable[[str, Target, int, float], Measurement]
+WhileUp = Callable[[str], None]
 
 
 def choose_driver(args: argparse.Namespace, work: Path) -> tuple[str, Driver]:
@@ -54,8 +58,10 @@ def drive(
     args: argparse.Namespace,
     port: int,
     log: Path,
+    while_up: WhileUp | None = None,
 ) -> list[Measurement]:
-    """Start one server, measure each of its targets at each concurrency, stop it."""
+    """Start one server, measure each of its targets at each concurrency (then `while_up` with
+    its URL, then the overload run on the service), stop it."""
     results = []
     with server.running(spec.command, port, log, spec.env) as url:
         for name in spec.targets:
@@ -66,6 +72,8 @@ def drive(
                 )
                 print(progress_line(measured), flush=True)
                 results.append(measured)
+        if while_up is not None:
+            while_up(url)
         if spec.name == "service" and "overload" in args.only:
             level = overload_level(args)
             print(f"overload: {level} connections for {args.overload_seconds:g} s", flush=True)
@@ -83,6 +91,8 @@ def estimate_s(args: argparse.Namespace, specs: list[ServerSpec]) -> float:
         seconds += args.overload_seconds
     if "ceiling" in args.only:
         seconds += 8 * len(ceiling.BATCH_SIZES) * (args.ceiling_seconds + 0.1)
+    if "perf_analyzer" in args.only:  # three windows at least, per model and concurrency
+        seconds += len(perf_analyzer.MODELS) * len(perf_analyzer.LEVELS) * 3 * args.duration / 2
     return float(seconds)
 
 
@@ -96,6 +106,25 @@ def measure_ceilings(
     requested = ["cpu"] if args.preset == "cpu" else None
     providers = choose_providers(requested, ort.get_available_providers())
     return ceiling.measure_repository(args.models, providers, inputs, args.ceiling_seconds)
+
+
+def perf_analyzer_rows(
+    args: argparse.Namespace, samples: tuple[list[DigitSample], list[ReviewSample]], work: Path
+) -> tuple[list[perf_analyzer.PerfAnalyzerRow], WhileUp | None]:
+    """The list perf_analyzer's rows will fill, and what fills it while the service is up."""
+    rows: list[perf_analyzer.PerfAnalyzerRow] = []
+    if "perf_analyzer" not in args.only:
+        return rows, None
+    tool = perf_analyzer.locate()
+    if isinstance(tool, str):
+        print(f"skipping perf_analyzer: {tool}", flush=True)
+        return rows, None
+
+    def measure(url: str) -> None:
+        window_s = args.duration / 2
+        rows.extend(perf_analyzer.measure_models(tool, url, args.models, samples, work, window_s))
+
+    return rows, measure
 
 
 def preflight(args: argparse.Namespace) -> None:
@@ -122,9 +151,12 @@ def run(args: argparse.Namespace) -> Results:
         minutes = estimate_s(args, specs) / 60
         print(f"about {minutes:.1f} min of measuring; sections: {sections}", flush=True)
         ceilings = measure_ceilings(args, digits, reviews)
+        oip_rows, measure_oip = perf_analyzer_rows(args, (digits, reviews), work)
         measurements: list[Measurement] = []
         for spec in specs:
-            measurements += drive(spec, targets, driver, args, port, work / f"{spec.name}.log")
+            while_up = measure_oip if spec.name == "service" else None
+            log = work / f"{spec.name}.log"
+            measurements += drive(spec, targets, driver, args, port, log, while_up)
     return {
         "machine": machine.facts(driver_name),
         "command": shlex.join(["python", "-m", "loadtest.bench", *sys.argv[1:]]),
@@ -135,6 +167,7 @@ def run(args: argparse.Namespace) -> Results:
         "elapsed_s": time.time() - started,
         "ceilings": ceilings,
         "measurements": measurements,
+        "perf_analyzer": oip_rows,
     }
 
 

@@ -15,6 +15,9 @@ CPU_PRESET = {"providers": "cpu", "intra_op_threads": 1, "log_level": "info", "l
 GPU_PRESET = {"workers": 1, "log_level": "info", "log_format": "json"}
 
 
+SERVICE_TARGETS = ("digit-pixels", "digit-png", "sentiment", "generate", "generate-json")
+
+
 @dataclass(frozen=True)
 class ServerSpec:
     """A server to start and the targets to drive against it."""
@@ -40,17 +43,25 @@ def server_specs(args: argparse.Namespace, port: int) -> list[ServerSpec]:
     def env(**extra: object) -> dict[str, str]:
         return server.service_env(args.models, port, **service_settings(args, **extra))
 
+    service_targets = SERVICE_TARGETS if "service" in args.only else ()
     specs = [
         ServerSpec("noop", (sys.executable, "-m", "loadtest.bench.noop_app"), env(), ("noop",)),
-        ServerSpec("service", server.SERVICE_COMMAND, env(),
-                   ("digit-pixels", "digit-png", "sentiment", "generate")),
+        ServerSpec("service", server.SERVICE_COMMAND, env(), service_targets),
         ServerSpec("unbatched", server.SERVICE_COMMAND, env(max_batch_rows=1),
                    ("digit-pixels", "sentiment")),
+        # What `make serve` gives a newcomer: one process, every setting at its default.
+        ServerSpec("defaults", server.SERVICE_COMMAND,
+                   server.service_env(args.models, port), ("digit-pixels",)),
+        ServerSpec("minimal", (sys.executable, "-m", "loadtest.bench.minimal_server",
+                               "--models", str(args.models), "--port", str(port)),
+                   {}, ("digit-pixels",)),
         ServerSpec("keras", (sys.executable, "-m", "loadtest.bench.keras_server",
                              "--artifacts", str(args.artifacts), "--port", str(port)),
                    {"TF_CPP_MIN_LOG_LEVEL": "3"}, ("digit-pixels", "sentiment")),
     ]  # fmt: skip
-    return [spec for spec in specs if spec.name in args.only]
+    # perf_analyzer and the overload run need the service up even without its own targets.
+    wanted = args.only | ({"service"} if args.only & {"perf_analyzer", "overload"} else set())
+    return [spec for spec in specs if spec.name in wanted]
 
 
 def overload_level(args: argparse.Namespace) -> int:

@@ -5,9 +5,13 @@ from __future__ import annotations
 from loadtest.bench.ceiling import Ceiling, best
 from loadtest.bench.drivers import Measurement
 from loadtest.bench.goals import Check
+from loadtest.bench.perf_analyzer import PerfAnalyzerRow
+from loadtest.bench.results import at
 from loadtest.bench.targets import GENERATE_COUNT
 
 VERDICTS = {True: "PASS", False: "**MISS**", None: "not measured"}
+# The bench target that sends the same model's inputs to the human endpoint.
+HUMAN_TARGETS = {"digits-cnn": "digit-pixels", "sentiment-lstm": "sentiment"}
 
 
 def quantity(value: float | None, unit: str) -> str:
@@ -58,6 +62,24 @@ def ceiling_table(ceilings: list[Ceiling]) -> str:
         lines.append(
             f"| {model} | {top.batch_size} | {top.samples_per_s:,.0f} | "
             f"{_maybe(one, ',.0f')} | {_maybe(mid, ',.0f')} |"
+        )
+    return "\n".join(lines)
+
+
+def perf_analyzer_table(rows: list[PerfAnalyzerRow], measurements: list[Measurement]) -> str:
+    """Markdown: perf_analyzer on `/v2` beside wrk on the same model's human endpoint."""
+    lines = [
+        "| model | connections | perf_analyzer infer/s | p50 ms | p99 ms | human endpoint "
+        "| wrk req/s | wrk p99 ms |",
+        "|---|--:|--:|--:|--:|---|--:|--:|",
+    ]
+    for row in rows:
+        target = HUMAN_TARGETS[row.model]
+        human = at(measurements, "service", target, row.concurrency)
+        wrk = f"{human.throughput:,.1f} | {human.p99_ms:.2f}" if human else "- | -"
+        lines.append(
+            f"| {row.model} | {row.concurrency} | {row.throughput:,.1f} | {row.p50_ms:.2f} "
+            f"| {row.p99_ms:.2f} | {target} | {wrk} |"
         )
     return "\n".join(lines)
 

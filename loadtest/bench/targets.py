@@ -28,6 +28,12 @@ def write_targets(
         Target("digit-png", "POST", "/predict/digit", "image/png", pngs),
         Target("sentiment", "POST", "/sentiment", JSON, texts),
         Target("generate", "GET", f"/generate?count={GENERATE_COUNT}", seed_param=True),
+        Target(
+            "generate-json",
+            "GET",
+            f"/generate?count={GENERATE_COUNT}&format=json",
+            seed_param=True,
+        ),
     ]
     return {target.name: target for target in targets}
 

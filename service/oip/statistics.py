@@ -2,8 +2,9 @@
 
 No second set of counters: the batcher already reports every batch (rows, run time, each
 request's queue wait) to `Metrics`, and the middleware every request, for all routes alike, so
-these figures cover the human endpoints too. They describe this process (with several workers,
-the one that answered) and the model whatever version served; the version reported is the one
+these figures cover the human endpoints too. They describe the whole server, every worker
+summed as /metrics does (perf_analyzer subtracts two readings, which must not come from two
+different workers), and the model whatever version served; the version reported is the one
 serving now.
 """
 
@@ -58,7 +59,7 @@ def _statistics(name: str, version: str, totals: _Totals) -> ModelStatistics:
 def _collect(metrics: Metrics) -> dict[str, _Totals]:
     """Sum the samples of the request, queue-wait, inference and batch-size instruments."""
     totals: dict[str, _Totals] = defaultdict(_Totals)
-    for family in metrics.registry.collect():
+    for family in metrics.server_wide().collect():
         for sample in family.samples:
             model = sample.labels.get("model")
             if not model:

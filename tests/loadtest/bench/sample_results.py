@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from loadtest.bench.ceiling import Ceiling
 from loadtest.bench.drivers import Measurement
+from loadtest.bench.perf_analyzer import PerfAnalyzerRow
 from loadtest.bench.results import Results
 
 
@@ -22,12 +23,21 @@ MEASUREMENTS = [
     measured("service", "digit-pixels", 8, 3000),
     measured("service", "digit-pixels", 32, 3600, p99_ms=18.0),
     measured("service", "sentiment", 32, 1000),
+    measured("service", "digit-png", 32, 2000),
     measured("service", "generate", 8, 60),
+    measured("service", "generate-json", 8, 24),
+    measured("defaults", "digit-pixels", 32, 1500),
+    measured("minimal", "digit-pixels", 32, 2000, p99_ms=6.0),
     measured("keras", "digit-pixels", 32, 30),
     measured("keras", "sentiment", 32, 25),
     measured("overload", "digit-pixels", 1280, 2000, rejected=9000, missing_retry_after=0),
 ]
 CEILINGS = [Ceiling("gan-dcgan", 16, 1100.0), Ceiling("gan-dcgan", 32, 1200.0)]
+PERF_ANALYZER = [
+    PerfAnalyzerRow("digits-cnn", 8, 2500.0, 3.0, 6.0),
+    PerfAnalyzerRow("digits-cnn", 32, 3100.0, 9.0, 16.0),
+    PerfAnalyzerRow("sentiment-lstm", 32, 1200.0, 20.0, 41.0),
+]
 RESULTS: Results = {
     "machine": {
         "nproc": "2", "cpu": "AMD EPYC", "threads_per_core": "1", "hypervisor": "KVM",
@@ -46,4 +56,5 @@ RESULTS: Results = {
     "elapsed_s": 300.0,
     "ceilings": CEILINGS,
     "measurements": MEASUREMENTS,
+    "perf_analyzer": PERF_ANALYZER,
 }  # fmt: skip

@@ -17,6 +17,7 @@ def test_the_page_has_the_tables_and_the_verdicts() -> None:
     assert "9,000 shed with 429 (0 without Retry-After)" in text
     assert "quiet" in text
     assert "AMD EPYC" in text
+    assert "| digits-cnn | 32 | 3,100.0 | 9.00 | 16.00 | digit-pixels | 3,600.0 | 18.00 |" in text
 
 
 def test_the_page_names_the_files_that_generate_it() -> None:
@@ -25,6 +26,7 @@ def test_the_page_names_the_files_that_generate_it() -> None:
         "loadtest/bench/page.py",
         "loadtest/bench/noop_app.py",
         "loadtest/bench/keras_server.py",
+        "loadtest/bench/minimal_server.py",
     ):
         assert path in text
         assert (Path(__file__).resolve().parents[3] / path).is_file(), path
@@ -32,7 +34,7 @@ def test_the_page_names_the_files_that_generate_it() -> None:
 
 def test_the_page_and_its_plot_are_written_to_reports_and_docs(tmp_path: Path) -> None:
     found = page.write(RESULTS, tmp_path / "reports", tmp_path / "docs" / "benchmarks.md")
-    assert len(found) == 8
+    assert len(found) == 11
     assert (tmp_path / "docs" / "benchmarks.png").read_bytes().startswith(b"\x89PNG")
     assert (tmp_path / "reports" / "benchmarks.md").read_text().startswith("# Benchmarks")
     assert (tmp_path / "reports" / "benchmarks.png").is_file()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from loadtest.bench.goals import checks
-from loadtest.bench.tables import checks_table, measurement_table, quantity
+from loadtest.bench.tables import checks_table, measurement_table, perf_analyzer_table, quantity
 from tests.loadtest.bench.sample_results import MEASUREMENTS, RESULTS
 
 
@@ -27,4 +27,13 @@ def test_each_measurement_is_a_row() -> None:
 def test_each_goal_gets_its_verdict() -> None:
     table = checks_table(checks(RESULTS))
     assert "| /sentiment vs Keras per request | 40.00× | ≥ 50× | **MISS** |" in table
-    assert "| /predict/digit p99 at 32 connections | 18.0 ms | ≤ 20.0 ms | PASS |" in table
+    assert "| /predict/digit p99 at 32 connections | 18.0 ms | ≤ 15.0 ms | **MISS** |" in table
+
+
+def test_perf_analyzer_rows_sit_beside_the_human_endpoint_measured_by_wrk() -> None:
+    table = perf_analyzer_table(RESULTS["perf_analyzer"], RESULTS["measurements"])
+    assert "| digits-cnn | 32 | 3,100.0 | 9.00 | 16.00 | digit-pixels | 3,600.0 | 18.00 |" in table
+    assert "| digits-cnn | 8 | 2,500.0 | 3.00 | 6.00 | digit-pixels | 3,000.0 | 10.00 |" in table
+    assert (
+        "| sentiment-lstm | 32 | 1,200.0 | 20.00 | 41.00 | sentiment | 1,000.0 | 10.00 |" in table
+    )
