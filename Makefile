@@ -15,7 +15,7 @@ BENCH_ARGS ?=
 LOADTEST_ARGS ?=
 HOST ?=
 
-.PHONY: help serve test lint format models train export variants netron bench loadtest fuzz soak audit images clean
+.PHONY: help serve test lint format models train export variants netron bench profile loadtest fuzz soak audit images clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -90,6 +90,9 @@ bench: $(VENV)/.dev ## Benchmark vs no-op, raw onnxruntime and Keras; writes doc
 		(apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)) \
 		>/dev/null || echo "wrk missing and not root: the bench drives load with locust instead"; }
 	$(PY) -m loadtest.bench $(DATA_FLAG) $(BENCH_ARGS)
+
+profile: $(VENV)/.dev ## py-spy flame graphs of one worker under bench load; writes docs/profiles/
+	$(PY) -m loadtest.profile $(DATA_FLAG)
 
 loadtest: $(VENV)/.dev ## Locust load test + SLO check: HOST=http://... (default: starts the service)
 	$(PY) -m loadtest.locust $(if $(HOST),--host $(HOST),--start-server) --processes -1 \

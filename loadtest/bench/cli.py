@@ -37,6 +37,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--reports", type=Path, default=server.ROOT / "reports" / "bench")
     parser.add_argument("--doc", type=Path, default=server.ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--no-doc", action="store_true", help="leave docs/ alone")
+    parser.add_argument(
+        "--profile-summary",
+        type=Path,
+        default=server.ROOT / "docs" / "profiles" / "summary.json",
+        help="`make profile`'s breakdown, shown on the page when present",
+    )
     parser.add_argument("--from-results", type=Path, help="re-render from a results.json")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)

@@ -15,6 +15,7 @@ from loadtest.bench.tables import (
     machine_table,
     measurement_table,
     perf_analyzer_table,
+    profile_table,
 )
 from loadtest.bench.targets import BODY_SAMPLES, GENERATE_COUNT
 
@@ -91,6 +92,8 @@ def render(results: Results, found: list[Check]) -> str:
         ceiling_table(results["ceilings"]) if results["ceilings"] else "Not measured.",
         "## Where a digit request's time goes",
         cost_text(results),
+        "## Where each request's core-µs go, by profile",
+        profile_text(results),
         "## Overload",
         overload_text(results["measurements"]),
         "## Re-running",
@@ -121,6 +124,22 @@ def perf_analyzer_text(results: Results) -> str:
         "KServe deployment measured with the same command is comparable. Beside it, wrk on the "
         "human endpoint with the same model at the same connections.\n\n"
         + perf_analyzer_table(rows, results["measurements"])
+    )
+
+
+def profile_text(results: Results) -> str:
+    """py-spy's breakdown of one worker under load (`make profile`), when it has been run."""
+    profile = results.get("profile")
+    if not profile:
+        return "Not profiled: run `make profile`, then `make bench` to show it here."
+    return (
+        "`make profile` (`loadtest/profile.py`) runs the service as one worker with the settings "
+        "above, drives each target with wrk at 32 connections and samples the worker with py-spy "
+        "at 250 Hz; the worker's CPU time over the run divided by the requests it answered gives "
+        "core-µs per request, and each sample goes to the innermost part of the request it names "
+        "(`loadtest/profile_stacks.py`). The flame graphs are in "
+        "[profiles/](profiles/) (`digit-pixels.svg`, `digit-png.svg`, `sentiment.svg`).\n\n"
+        + profile_table(profile)
     )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+import orjson
 
 from contract.repository import model_names
 from loadtest import server
@@ -168,7 +169,13 @@ def run(args: argparse.Namespace) -> Results:
         "ceilings": ceilings,
         "measurements": measurements,
         "perf_analyzer": oip_rows,
+        "profile": profile_summary(args.profile_summary),
     }
+
+
+def profile_summary(path: Path) -> dict[str, object] | None:
+    """The last `make profile` run's breakdown, shown beside this run's figures, if there is one."""
+    return orjson.loads(path.read_bytes()) if path.is_file() else None
 
 
 def parameters(args: argparse.Namespace) -> dict[str, float]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from loadtest.bench.ceiling import Ceiling, best
 from loadtest.bench.drivers import Measurement
 from loadtest.bench.goals import Check
@@ -81,6 +83,26 @@ def perf_analyzer_table(rows: list[PerfAnalyzerRow], measurements: list[Measurem
             f"| {row.model} | {row.concurrency} | {row.throughput:,.1f} | {row.p50_ms:.2f} "
             f"| {row.p99_ms:.2f} | {target} | {wrk} |"
         )
+    return "\n".join(lines)
+
+
+def profile_table(profile: dict[str, dict[str, Any]]) -> str:
+    """Markdown: each part of a request in core-µs (and share), one column per profiled target."""
+    targets = list(profile)
+    parts = list(dict.fromkeys(part for run in profile.values() for part in run["parts"]))
+    lines = [
+        f"| part of a request | {' | '.join(targets)} |",
+        f"|---|{'--:|' * len(targets)}",
+        "| **core-µs per request** | "
+        + " | ".join(f"**{profile[t]['core_us_per_request']:,.0f}**" for t in targets)
+        + " |",
+    ]
+    for part in parts:
+        cells = []
+        for target in targets:
+            share = profile[target]["parts"].get(part, 0.0)
+            cells.append(f"{share * profile[target]['core_us_per_request']:,.0f} ({share:.0%})")
+        lines.append(f"| {part} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
 

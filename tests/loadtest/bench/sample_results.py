@@ -57,4 +57,16 @@ RESULTS: Results = {
     "ceilings": CEILINGS,
     "measurements": MEASUREMENTS,
     "perf_analyzer": PERF_ANALYZER,
+    "profile": {
+        "digit-pixels": {
+            "throughput": 3000.0,
+            "core_us_per_request": 200.0,
+            "parts": {"FastAPI and Starlette": 0.5, "onnxruntime": 0.25, "logging": 0.25},
+        },
+        "sentiment": {
+            "throughput": 1000.0,
+            "core_us_per_request": 400.0,
+            "parts": {"onnxruntime": 0.75, "FastAPI and Starlette": 0.25},
+        },
+    },
 }  # fmt: skip

@@ -19,7 +19,9 @@ def test_it_classifies_real_digits_in_the_services_answer_shape(
             client.post("/predict/digit", content=digit.pixels_json).json() for digit in digits
         ]
         assert client.get("/readyz").status_code == 200
-    right = sum(answer["digit"] == digit.label for answer, digit in zip(answers, digits))
+    right = sum(
+        answer["digit"] == digit.label for answer, digit in zip(answers, digits, strict=True)
+    )
     assert right >= 14
     assert set(answers[0]) == {"digit", "confidence", "probabilities", "model", "model_version"}
     assert answers[0]["model"] == MODEL

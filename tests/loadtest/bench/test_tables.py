@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from loadtest.bench.goals import checks
-from loadtest.bench.tables import checks_table, measurement_table, perf_analyzer_table, quantity
+from loadtest.bench.tables import (
+    checks_table,
+    measurement_table,
+    perf_analyzer_table,
+    profile_table,
+    quantity,
+)
 from tests.loadtest.bench.sample_results import MEASUREMENTS, RESULTS
 
 
@@ -37,3 +43,11 @@ def test_perf_analyzer_rows_sit_beside_the_human_endpoint_measured_by_wrk() -> N
     assert (
         "| sentiment-lstm | 32 | 1,200.0 | 20.00 | 41.00 | sentiment | 1,000.0 | 10.00 |" in table
     )
+
+
+def test_the_profile_table_gives_each_part_in_core_microseconds_per_target() -> None:
+    table = profile_table(RESULTS["profile"])
+    assert "| part of a request | digit-pixels | sentiment |" in table
+    assert "| **core-µs per request** | **200** | **400** |" in table
+    assert "| onnxruntime | 50 (25%) | 300 (75%) |" in table
+    assert "| logging | 50 (25%) | 0 (0%) |" in table
