@@ -12,10 +12,11 @@ DATA_FLAG := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 MODEL ?= digits-cnn
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+GPU_ARGS ?=
 LOADTEST_ARGS ?=
 HOST ?=
 
-.PHONY: help serve test lint format models train export variants netron bench profile loadtest fuzz soak audit images clean
+.PHONY: help serve test lint format models train export variants netron bench profile gpu-bundle gpu-check loadtest fuzz soak audit images clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -93,6 +94,13 @@ bench: $(VENV)/.dev ## Benchmark vs no-op, raw onnxruntime and Keras; writes doc
 
 profile: $(VENV)/.dev ## py-spy flame graphs of one worker under bench load; writes docs/profiles/
 	$(PY) -m loadtest.profile $(DATA_FLAG)
+
+gpu-bundle: $(VENV)/.dev ## Download and split what the GPU check carries to a lent device (.gpu/)
+	$(PY) -m loadtest.gpu prepare $(DATA_FLAG)
+
+# No venv prerequisite: on the device machine `python3` is the image's own Python.
+gpu-check: ## On a lent GPU machine: install the carried parts, measure, write docs/gpu.md
+	$(PYTHON) -m loadtest.gpu check $(GPU_ARGS)
 
 loadtest: $(VENV)/.dev ## Locust load test + SLO check: HOST=http://... (default: starts the service)
 	$(PY) -m loadtest.locust $(if $(HOST),--host $(HOST),--start-server) --processes -1 \

@@ -1,0 +1,3 @@
+from loadtest.gpu.cli import main
+
+raise SystemExit(main())
