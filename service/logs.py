@@ -3,12 +3,19 @@
 Log lines carry what clients sent (paths, queries, header values, exception messages), so no
 record may span two lines or steer a terminal: the text format escapes control characters and
 indents tracebacks, and JSON lines escape the line breaks that JSON itself allows raw.
+
+Lines are written in batches: an access line per request made one write to stderr each, about
+40 % of what a line cost. Like nginx's `access_log ... buffer= flush=`, INFO lines now leave at
+most `FLUSH_INTERVAL_S` later, warnings and errors at once, and everything at exit.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import re
+import sys
+import threading
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TextIO
@@ -16,6 +23,8 @@ from typing import TextIO
 import orjson
 
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
+FLUSH_INTERVAL_S = 0.2
+BUFFER_BYTES = 1 << 16
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 # Attributes every LogRecord has; anything else was passed with `extra=` and goes into JSON lines
@@ -101,9 +110,53 @@ class JsonFormatter(logging.Formatter):
         return line if line.isascii() else _JSON_RAW.sub(_json_escape, line)
 
 
+class BatchedStreamHandler(logging.StreamHandler[TextIO]):
+    """Writes each record at once but flushes the stream only for WARNING and above, and every
+    `interval_s` from a background thread (and at exit, through `logging.shutdown`)."""
+
+    def __init__(self, stream: TextIO, interval_s: float = FLUSH_INTERVAL_S) -> None:
+        super().__init__(stream)
+        self._closed = threading.Event()
+        flusher = threading.Thread(
+            target=self._flush_every, args=(interval_s,), name="log-flush", daemon=True
+        )
+        flusher.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.stream.write(self.format(record) + self.terminator)
+            if record.levelno >= logging.WARNING:
+                self.stream.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
+    def close(self) -> None:
+        self.flush()
+        self._closed.set()
+        super().close()
+
+    def _flush_every(self, interval_s: float) -> None:
+        while not self._closed.wait(interval_s):
+            self.flush()  # under the handler's lock, like emit
+
+
+def buffered_stderr() -> TextIO:
+    """Standard error behind a buffer of its own (sys.stderr flushes at every newline); stderr
+    itself where it is no file, as under a test's capture."""
+    try:
+        descriptor = sys.stderr.fileno()
+    except (AttributeError, ValueError, io.UnsupportedOperation):
+        return sys.stderr
+    # Kept open for the process's life, like sys.stderr; closefd=False leaves fd 2 alone.
+    return open(descriptor, "w", BUFFER_BYTES, "utf-8", "backslashreplace", closefd=False)
+
+
 def log_handler(log_format: str, stream: TextIO | None = None) -> logging.Handler:
-    """A handler writing records in `log_format` ("text" or "json") to `stream` (stderr)."""
-    handler = logging.StreamHandler(stream)
+    """A handler writing records in `log_format` ("text" or "json") to `stream`, else to
+    standard error in batches."""
+    handler = logging.StreamHandler(stream) if stream else BatchedStreamHandler(buffered_stderr())
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     return handler
@@ -111,7 +164,15 @@ def log_handler(log_format: str, stream: TextIO | None = None) -> logging.Handle
 
 def configure_logging(level: str, log_format: str) -> None:
     """Send every logger (uvicorn's included) to stderr in the chosen format."""
+    # What no line of ours shows, left uncollected per record (the logging HOWTO's "Optimization"
+    # section): the caller's file and line (a stack walk), thread and process names.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logMultiprocessing = False
     root = logging.getLogger()
+    for replaced in root.handlers:
+        if isinstance(replaced, BatchedStreamHandler):
+            replaced.close()  # flushes, and ends its flusher thread
     root.handlers[:] = [log_handler(log_format)]
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):

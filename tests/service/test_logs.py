@@ -16,6 +16,7 @@ import pytest
 
 from service.logs import (
     REQUEST_ID,
+    BatchedStreamHandler,
     JsonFormatter,
     RequestIdFilter,
     TextFormatter,
@@ -173,3 +174,29 @@ def test_a_forged_request_path_logs_one_line_under_uvicorn(tmp_path: Path, log_f
         )
     assert len(forged) == 1, log_path.read_text()
     assert "forge-2" in forged[0]
+
+
+def test_batched_lines_reach_the_stream_within_the_interval(tmp_path: Path) -> None:
+    path = tmp_path / "server.log"
+    with path.open("w", buffering=1 << 16) as stream:
+        handler = BatchedStreamHandler(stream, interval_s=0.05)
+        try:
+            handler.handle(make_record("GET /healthz 200", ()))
+            eventually(lambda: path.read_text() == "GET /healthz 200\n", what="the timed flush")
+        finally:
+            handler.close()
+
+
+def test_warnings_leave_at_once_and_closing_flushes_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "server.log"
+    with path.open("w", buffering=1 << 16) as stream:
+        handler = BatchedStreamHandler(stream, interval_s=3600.0)
+        handler.handle(make_record("GET /healthz 200", ()))
+        assert path.read_text() == ""  # held in the buffer
+        warning = make_record("queue full", ())
+        warning.levelno = logging.WARNING
+        handler.handle(warning)
+        assert path.read_text() == "GET /healthz 200\nqueue full\n"
+        handler.handle(make_record("last words", ()))
+        handler.close()
+        assert path.read_text().endswith("queue full\nlast words\n")
