@@ -4,6 +4,7 @@ For each bench target the service runs as one worker with the bench's production
 wrk drives it at 32 connections, as `make bench` does. py-spy samples the worker twice while the
 load runs: once as collapsed stacks, summed here into the parts of a request (HTTP, middleware,
 parsing, batching, onnxruntime, the answer, logs), once as a flame graph for docs/profiles/.
+The no-op route on the same app is profiled first, as the baseline a request's own work adds to.
 The summary lands in docs/profiles/summary.json, from which the bench page says where each
 request's core-µs go.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import subprocess
+import sys
 import sysconfig
 import tempfile
 import threading
@@ -29,7 +31,10 @@ from loadtest.bench.targets import BODY_SAMPLES, write_targets
 from loadtest.payloads import data_dir, load_digits, load_reviews
 from loadtest.profile_stacks import Breakdown, breakdown
 
-TARGETS = ("digit-pixels", "digit-png", "sentiment")
+TARGETS = ("noop", "digit-pixels", "digit-png", "sentiment")
+# The no-op is the service's own app plus POST /noop (loadtest/bench/noop_app.py): beside it, a
+# digit's profile shows where the µs beyond the HTTP stack go.
+COMMANDS = {"noop": (sys.executable, "-m", "loadtest.bench.noop_app")}
 SAMPLING_RATE_HZ = 250
 
 
@@ -54,6 +59,7 @@ def record(pid: int, seconds: float, output: Path, form: str) -> None:
             str(round(seconds)),
         ),
         *("--rate", str(SAMPLING_RATE_HZ), "--format", form, "--output", str(output)),
+        "--nonblocking",  # sample without pausing the worker: its figures stay its own
     ]
     subprocess.run(command, check=True, capture_output=True)
 
@@ -88,7 +94,8 @@ def profile_target(name: str, args: argparse.Namespace, work: Path) -> dict[str,
     )
     port = server.free_port()
     env = server.service_env(args.models, port, **(CPU_PRESET | {"workers": 1}))
-    with server.running(server.SERVICE_COMMAND, port, work / f"{name}.log", env) as url:
+    command = COMMANDS.get(name, server.SERVICE_COMMAND)
+    with server.running(command, port, work / f"{name}.log", env) as url:
         wrk.measure(url, targets[name], 8, 1.0, script_dir=work, threads=1)  # warm up
         measured, cpu_s = under_load(url, targets[name], args, work)
     parts: Breakdown = breakdown((work / f"{name}.txt").read_text())

@@ -28,6 +28,9 @@ def create_noop_app(settings: Settings) -> FastAPI:
         return OrjsonResponse({"received": len(await request.body())})
 
     app.add_api_route(NOOP_PATH, noop, methods=["POST"], include_in_schema=False)
+    # First in the routing table, where /predict/digit is: FastAPI matches routes in order, and
+    # a no-op matched last would pay for walking past every other route (a fifth of its cost).
+    app.router.routes.insert(0, app.router.routes.pop())
     return app
 
 

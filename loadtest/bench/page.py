@@ -138,7 +138,7 @@ def profile_text(results: Results) -> str:
         "at 250 Hz; the worker's CPU time over the run divided by the requests it answered gives "
         "core-µs per request, and each sample goes to the innermost part of the request it names "
         "(`loadtest/profile_stacks.py`). The flame graphs are in "
-        "[profiles/](profiles/) (`digit-pixels.svg`, `digit-png.svg`, `sentiment.svg`).\n\n"
+        "[profiles/](profiles/) (`noop.svg`, `digit-pixels.svg`, `digit-png.svg`, `sentiment.svg`).\n\n"
         + profile_table(profile)
     )
 
