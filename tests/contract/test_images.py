@@ -76,6 +76,11 @@ def _white_ink_on_transparent(png: bytes) -> bytes:
     return encode(Image.fromarray(np.stack([white, white, white, coverage], axis=-1)))
 
 
+def _opaque_rgba(png: bytes) -> bytes:
+    """What the demo page's canvas uploads: RGBA with every pixel opaque."""
+    return encode(decoded(png).convert("RGBA"))
+
+
 def _la(png: bytes) -> bytes:
     return encode(decoded(png).convert("LA"))
 
@@ -111,6 +116,7 @@ MODES: list[tuple[str, Callable[[bytes], bytes], float]] = [
     ("RGB blue ink", _blue_ink_rgb, 0.99),
     ("RGBA black ink, transparent paper", _black_ink_on_transparent, 0.99),
     ("RGBA white ink, transparent paper", _white_ink_on_transparent, 0.99),
+    ("RGBA opaque canvas", _opaque_rgba, 0.999),
     ("LA", _la, 0.999),
     ("P", _palette, 0.97),
     ("P GIF with transparent paper", _gif_transparent_paper, 0.97),
@@ -243,3 +249,12 @@ def test_center_by_mass_keeps_a_lopsided_digit_on_the_canvas() -> None:
 def test_fit_to_box_keeps_the_aspect_ratio() -> None:
     bar = np.ones((10, 40), dtype=np.float32)
     assert fit_to_box(bar, 20).shape == (5, 20)
+
+
+@pytest.mark.parametrize("shape", [(84, 79), (300, 41), (20, 13), (9, 15), (28, 28), (400, 1)])
+def test_fit_to_box_resizes_as_pillows_lanczos_does(shape: tuple[int, int]) -> None:
+    ink = np.random.default_rng(3).random(shape, dtype=np.float32)
+    got = fit_to_box(ink, 20)
+    size = got.shape[::-1]
+    pillow = np.asarray(Image.fromarray(ink).resize(size, Image.Resampling.LANCZOS))
+    np.testing.assert_allclose(got, np.clip(pillow, 0.0, None), atol=1e-5)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from contract.images import declared_pixels
+from contract.images import ImageTooLarge, InvalidImage, open_image
 from tests.helpers.images import encode
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,9 +27,14 @@ def rgba_bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_declared_pixels_come_from_the_header(rgba_bomb: Path) -> None:
-    assert declared_pixels(rgba_bomb.read_bytes()) == SIDE * SIDE
-    assert declared_pixels(b"not an image") == 0
+def test_the_header_declares_the_pixels_before_any_decode(rgba_bomb: Path) -> None:
+    data = rgba_bomb.read_bytes()
+    assert open_image(data).size == (SIDE, SIDE)
+    with pytest.raises(ImageTooLarge) as refused:
+        open_image(data, max_pixels=SIDE * SIDE - 1)
+    assert refused.value.pixels == SIDE * SIDE, "a refused header still says how large it is"
+    with pytest.raises(InvalidImage, match="could not decode"):
+        open_image(b"not an image")
 
 
 def test_a_40_megapixel_rgba_png_costs_little_more_than_its_decoded_pixels(

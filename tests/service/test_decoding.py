@@ -37,8 +37,8 @@ def decode(decoder: ImageDecoder, uploads: decoding.Uploads) -> dict[int, np.nda
 def test_the_pixel_total_of_a_request_is_refused_before_any_decode(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    decoded: list[bytes] = []
-    monkeypatch.setattr(images, "to_mnist", lambda data: decoded.append(data))
+    decoded: list[object] = []
+    monkeypatch.setattr(images, "image_to_mnist", decoded.append)
     uploads = {i: (f"instances[{i}]: ", declared_only(3000, 3000)) for i in range(3)}
     with pytest.raises(PayloadTooLarge) as refused:
         decode(ImageDecoder(threads=1, max_request_pixels=20_000_000), uploads)
@@ -58,6 +58,65 @@ def test_uploads_within_the_budget_decode_to_mnist_digits() -> None:
     assert digits[0].dtype == np.float32
 
 
+def test_the_service_decodes_exactly_as_the_contract_does() -> None:
+    seven = np.zeros((28, 28), np.uint8)
+    seven[6:9, 6:22] = 255
+    seven[9:24, 14:17] = 255
+    png = render_user_style(seven, offset=(30, -20), scale=3.0)
+    digits = decode(ImageDecoder(threads=1, max_request_pixels=100_000), {0: ("", png)})
+    np.testing.assert_array_equal(digits[0], images.to_mnist(png).astype(np.float32))
+
+
+def test_each_upload_header_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    opened = 0
+    real_open = Image.open
+
+    def counting_open(*args: object, **kwargs: object) -> Image.Image:
+        nonlocal opened
+        opened += 1
+        return real_open(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Image, "open", counting_open)
+    seven = np.zeros((28, 28), np.uint8)
+    seven[6:24, 12:16] = 255
+    uploads = {i: ("", render_user_style(seven)) for i in range(3)}
+    decode(ImageDecoder(threads=1, max_request_pixels=1_000_000), uploads)
+    assert opened == 3, f"{opened} header reads for 3 uploads: the budget and decode share one"
+
+
+@pytest.mark.parametrize(
+    ("budget", "error", "message"),
+    [
+        pytest.param(5_000_000, PayloadTooLarge, r"2 image\(s\) hold 9\.0 megapixels", id="budget"),
+        pytest.param(20_000_000, InvalidImage, r"^instances\[0\]: could not decode", id="order"),
+    ],
+)
+def test_the_budget_comes_first_then_errors_in_upload_order(
+    budget: int, error: type[Exception], message: str
+) -> None:
+    uploads = {
+        0: ("instances[0]: ", b"not an image"),
+        1: ("instances[1]: ", declared_only(3000, 3000)),
+    }
+    with pytest.raises(error, match=message):
+        decode(ImageDecoder(threads=1, max_request_pixels=budget), uploads)
+
+
+@pytest.mark.parametrize(
+    ("budget", "message"),
+    [
+        pytest.param(40_000_000, r"1 image\(s\) hold 49\.0 megapixels together", id="request"),
+        pytest.param(100_000_000, "image is 7000x7000 px", id="per image"),
+    ],
+)
+def test_an_upload_over_the_per_image_limit_still_counts_toward_the_budget(
+    budget: int, message: str
+) -> None:
+    uploads = {0: ("", declared_only(7000, 7000))}
+    with pytest.raises(PayloadTooLarge, match=message):
+        decode(ImageDecoder(threads=1, max_request_pixels=budget), uploads)
+
+
 def test_errors_name_the_upload_that_failed() -> None:
     uploads = {0: ("instances[0]: ", b"not an image")}
     with pytest.raises(InvalidImage, match=r"^instances\[0\]: could not decode"):
@@ -70,7 +129,7 @@ def test_concurrent_uploads_queue_for_the_pool_instead_of_decoding_at_once(
     busy, most = 0, 0
     lock = threading.Lock()
 
-    def slow_decode(data: bytes) -> np.ndarray:
+    def slow_decode(image: Image.Image) -> np.ndarray:
         nonlocal busy, most
         with lock:
             busy += 1
@@ -80,11 +139,12 @@ def test_concurrent_uploads_queue_for_the_pool_instead_of_decoding_at_once(
             busy -= 1
         return np.zeros((28, 28), np.uint8)
 
-    monkeypatch.setattr(images, "to_mnist", slow_decode)
+    monkeypatch.setattr(images, "image_to_mnist", slow_decode)
     decoder = ImageDecoder(threads=1, max_request_pixels=1_000_000)
+    png = declared_only(64, 64)
 
     async def eight_requests() -> None:
-        await asyncio.gather(*(decoder.decode({0: ("", b"x")}) for _ in range(8)))
+        await asyncio.gather(*(decoder.decode({0: ("", png)}) for _ in range(8)))
 
     try:
         asyncio.run(eight_requests())
