@@ -116,7 +116,7 @@ class BatchedStreamHandler(logging.StreamHandler[TextIO]):
 
     def __init__(self, stream: TextIO, interval_s: float = FLUSH_INTERVAL_S) -> None:
         super().__init__(stream)
-        self._closed = threading.Event()
+        self._stop_flushing = threading.Event()
         flusher = threading.Thread(
             target=self._flush_every, args=(interval_s,), name="log-flush", daemon=True
         )
@@ -134,11 +134,11 @@ class BatchedStreamHandler(logging.StreamHandler[TextIO]):
 
     def close(self) -> None:
         self.flush()
-        self._closed.set()
+        self._stop_flushing.set()
         super().close()
 
     def _flush_every(self, interval_s: float) -> None:
-        while not self._closed.wait(interval_s):
+        while not self._stop_flushing.wait(interval_s):
             self.flush()  # under the handler's lock, like emit
 
 

@@ -200,3 +200,11 @@ def test_warnings_leave_at_once_and_closing_flushes_the_rest(tmp_path: Path) -> 
         handler.handle(make_record("last words", ()))
         handler.close()
         assert path.read_text().endswith("queue full\nlast words\n")
+
+
+def test_a_batched_handler_may_be_closed_twice(tmp_path: Path) -> None:
+    # logging.shutdown closes every handler at exit, after configure_logging may have already.
+    with (tmp_path / "server.log").open("w") as stream:
+        handler = BatchedStreamHandler(stream, interval_s=0.01)
+        handler.close()
+        handler.close()
