@@ -43,6 +43,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=server.ROOT / "docs" / "profiles" / "summary.json",
         help="`make profile`'s breakdown, shown on the page when present",
     )
+    parser.add_argument(
+        "--servers-summary",
+        type=Path,
+        default=server.ROOT / "docs" / "asgi-servers.json",
+        help="`python -m loadtest.asgi_servers`' table, shown on the page when present",
+    )
     parser.add_argument("--from-results", type=Path, help="re-render from a results.json")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)

@@ -94,6 +94,8 @@ def render(results: Results, found: list[Check]) -> str:
         cost_text(results),
         "## Where each request's core-µs go, by profile",
         profile_text(results),
+        "## The HTTP server: uvicorn or granian",
+        servers_text(results),
         "## Overload",
         overload_text(results["measurements"]),
         "## Re-running",
@@ -137,9 +139,31 @@ def profile_text(results: Results) -> str:
         "above, drives each target with wrk at 32 connections and samples the worker with py-spy "
         "at 250 Hz; the worker's CPU time over the run divided by the requests it answered gives "
         "core-µs per request, and each sample goes to the innermost part of the request it names "
-        "(`loadtest/profile_stacks.py`). The flame graphs are in "
-        "[profiles/](profiles/) (`noop.svg`, `digit-pixels.svg`, `digit-png.svg`, `sentiment.svg`).\n\n"
+        "(`loadtest/profile_stacks.py`). The flame graphs are in [profiles/](profiles/) "
+        "(`noop.svg`, `digit-pixels.svg`, `digit-png.svg`, `sentiment.svg`).\n\n"
         + profile_table(profile)
+    )
+
+
+def servers_text(results: Results) -> str:
+    """The uvicorn/granian comparison (`python -m loadtest.asgi_servers`), when it has been run."""
+    servers = results.get("servers")
+    if not servers:
+        return "Not measured: run `python -m loadtest.asgi_servers`, then `make bench`."
+    measured = datetime.datetime.fromtimestamp(servers["measured_at"], tz=datetime.UTC)
+    return (
+        "The same app and settings under uvicorn as `python -m service` runs it (our supervisor "
+        "and drain), under granian's own CLI and workers, and under granian's embedded server in "
+        "processes of ours (`loadtest/asgi_servers_embed.py`), taking turns in alternating order; "
+        "× uvicorn is the median of the per-round ratios. Measured "
+        f"{measured:%Y-%m-%d %H:%M UTC} with `{servers['command']}`, {servers['load']}.\n\n"
+        f"{servers['table']}\n\n"
+        "We stay on uvicorn. granian's own CLI fails our drain contract (it closes the listener "
+        "on SIGTERM: no grace, no 503 while draining) and needs someone else to manage the "
+        "metrics folder; its embedded server inside our supervisor passed every drain, worker "
+        "and slow-client test unchanged, but it is marked experimental, and it has not won the "
+        "PNG upload, the path people use, in a run like this one. Adopting it would mean "
+        "replacing `DrainingServer` in service/server.py with a runner of the same phases."
     )
 
 

@@ -169,12 +169,14 @@ def run(args: argparse.Namespace) -> Results:
         "ceilings": ceilings,
         "measurements": measurements,
         "perf_analyzer": oip_rows,
-        "profile": profile_summary(args.profile_summary),
+        "profile": attached(args.profile_summary),
+        "servers": attached(args.servers_summary),
     }
 
 
-def profile_summary(path: Path) -> dict[str, object] | None:
-    """The last `make profile` run's breakdown, shown beside this run's figures, if there is one."""
+def attached(path: Path) -> dict[str, object] | None:
+    """A summary measured by its own command (`make profile`, `python -m loadtest.asgi_servers`),
+    shown on the page beside this run's figures, if there is one."""
     return orjson.loads(path.read_bytes()) if path.is_file() else None
 
 

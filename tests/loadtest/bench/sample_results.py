@@ -57,6 +57,13 @@ RESULTS: Results = {
     "ceilings": CEILINGS,
     "measurements": MEASUREMENTS,
     "perf_analyzer": PERF_ANALYZER,
+    "servers": {
+        "command": "python -m loadtest.asgi_servers --workers 2",
+        "measured_at": 1_700_000_000.0,
+        "load": "load average before 0.10 / 0.10 / 0.10, after 1.50 / 0.50 / 0.20",
+        "table": "| server | workers | endpoint | req/s |\n| --- | ---: | --- | ---: |\n"
+        "| granian | 2 | healthz | 9,999 |",
+    },
     "profile": {
         "digit-pixels": {
             "throughput": 3000.0,
