@@ -7,6 +7,7 @@ from pathlib import Path
 
 from loadtest.bench.drivers import Measurement
 from loadtest.bench.goals import Check, checks
+from loadtest.bench.limits import limits_text
 from loadtest.bench.plot import PLOT_NAME, plot
 from loadtest.bench.results import Results, peak
 from loadtest.bench.tables import (
@@ -94,6 +95,8 @@ def render(results: Results, found: list[Check]) -> str:
         cost_text(results),
         "## Where each request's core-µs go, by profile",
         profile_text(results),
+        "## The second round's goals against their floors",
+        limits_text(results) or "Not measured.",
         "## The HTTP server: uvicorn or granian",
         servers_text(results),
         "## Overload",
@@ -158,12 +161,14 @@ def servers_text(results: Results) -> str:
         "× uvicorn is the median of the per-round ratios. Measured "
         f"{measured:%Y-%m-%d %H:%M UTC} with `{servers['command']}`, {servers['load']}.\n\n"
         f"{servers['table']}\n\n"
-        "We stay on uvicorn. granian's own CLI fails our drain contract (it closes the listener "
-        "on SIGTERM: no grace, no 503 while draining) and needs someone else to manage the "
-        "metrics folder; its embedded server inside our supervisor passed every drain, worker "
-        "and slow-client test unchanged, but it is marked experimental, and it has not won the "
-        "PNG upload, the path people use, in a run like this one. Adopting it would mean "
-        "replacing `DrainingServer` in service/server.py with a runner of the same phases."
+        "We stay on uvicorn. On this 2-core machine granian has not won the PNG upload, the path "
+        "people use, in any run (0.64–0.80× of uvicorn), and it won pixel JSON only while other "
+        "work loaded the machine (1.2–2.0×; 0.8× when quiet). Its own CLI also fails our drain "
+        "contract: it closes the listener on SIGTERM, so no grace and no 503 while draining, and "
+        "leaves the metrics folder to someone else. Its embedded server inside our supervisor "
+        "passed every drain, worker and slow-client test unchanged, but it is marked "
+        "experimental; adopting it would mean replacing `DrainingServer` in service/server.py "
+        "with a runner of the same phases."
     )
 
 
