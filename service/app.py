@@ -49,7 +49,9 @@ def create_app(settings: Settings) -> FastAPI:
     """Build the app; models load in its lifespan, not here."""
     metrics = Metrics()
     registry = ModelRegistry(settings, metrics)
-    decoder = ImageDecoder(settings.decode_threads, settings.max_request_image_pixels)
+    decoder = ImageDecoder(
+        settings.decode_threads, settings.max_request_image_pixels, settings.inline_decode_pixels
+    )
     gate = DrainGate()
 
     @contextlib.asynccontextmanager

@@ -5,6 +5,11 @@ a request's images declare in their headers are checked before any is decoded, a
 decoded by a pool of `decode_threads` per worker rather than asyncio's default (cpu_count + 4
 threads): concurrent uploads queue instead of multiplying the memory they take. Each header is
 read once: the image opened for the budget is the one the pool decodes.
+
+Small uploads skip the pool: a 200×200 drawing decodes in about half a millisecond, less than
+handing it to a thread and back costs under load, and with one worker per core the thread adds
+no parallelism. Measured with wrk at 32 connections on 2 workers: +10 % req/s on the bench's
+PNG drawings and a lower p99. Only one such decode runs at a time per worker (the event loop's).
 """
 
 from __future__ import annotations
@@ -28,18 +33,24 @@ Opened = dict[int, tuple[str, Image.Image | images.InvalidImage]]
 class ImageDecoder:
     """Decodes a request's uploads in a small thread pool, after checking their pixel total."""
 
-    def __init__(self, threads: int, max_request_pixels: int) -> None:
+    def __init__(self, threads: int, max_request_pixels: int, inline_pixels: int = 0) -> None:
         self.max_request_pixels = max_request_pixels
+        self.inline_pixels = inline_pixels
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="decode")
 
     async def decode(self, uploads: Uploads) -> dict[int, np.ndarray]:
         """(28, 28) float32 MNIST digits by upload index; errors name the failing upload."""
-        opened = self.check_budget(uploads)
+        opened, declared = self.check_budget(uploads)
+        if declared <= self.inline_pixels:
+            return decode_all(opened)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, decode_all, opened)
 
-    def check_budget(self, uploads: Uploads) -> Opened:
-        """Open each upload's header; 413 when together they declare more pixels than allowed."""
+    def check_budget(self, uploads: Uploads) -> tuple[Opened, int]:
+        """Open each upload's header; 413 when together they declare more pixels than allowed.
+
+        Returns the opened uploads and the pixels they declare together.
+        """
         opened = {i: (where, _open(data)) for i, (where, data) in uploads.items()}
         declared = sum(_declared(image) for _, image in opened.values())
         if declared > self.max_request_pixels:
@@ -47,7 +58,7 @@ class ImageDecoder:
                 f"the request's {len(uploads)} image(s) hold {declared / 1e6:.1f} megapixels "
                 f"together; at most {self.max_request_pixels / 1e6:g} megapixels per request"
             )
-        return opened
+        return opened, declared
 
     def close(self) -> None:
         """Stop the pool; decodes under way finish in the background."""

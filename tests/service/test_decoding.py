@@ -153,5 +153,22 @@ def test_concurrent_uploads_queue_for_the_pool_instead_of_decoding_at_once(
     assert most == 1, f"{most} decodes ran at once with one decode thread"
 
 
+@pytest.mark.parametrize(("side", "where"), [(100, "event loop"), (101, "pool")])
+def test_small_uploads_decode_on_the_event_loop_and_larger_ones_in_the_pool(
+    monkeypatch: pytest.MonkeyPatch, side: int, where: str
+) -> None:
+    threads: list[str] = []
+
+    def record_thread(image: Image.Image) -> np.ndarray:
+        threads.append(threading.current_thread().name)
+        return np.zeros((28, 28), np.uint8)
+
+    monkeypatch.setattr(images, "image_to_mnist", record_thread)
+    decoder = ImageDecoder(threads=1, max_request_pixels=1_000_000, inline_pixels=100 * 100)
+    decode(decoder, {0: ("", declared_only(side, side))})
+    (thread,) = threads
+    assert (thread == threading.main_thread().name) == (where == "event loop"), thread
+
+
 def test_large_buffers_go_back_to_the_system_on_glibc() -> None:
     assert return_large_buffers(), "this project's machines run glibc"
