@@ -10,7 +10,7 @@ from __future__ import annotations
 from loadtest.bench.ceiling import best
 from loadtest.bench.drivers import Measurement
 from loadtest.bench.goals import P99_CONCURRENCY, PNG_VS_NOOP_BEFORE
-from loadtest.bench.results import Results, at, peak
+from loadtest.bench.results import Results, at, core_us, peak
 
 # The PNG upload's peak against pixel JSON's on 2026-11-23 (2,236 vs 6,801 req/s).
 PNG_VS_PIXELS_BEFORE = 0.33
@@ -24,7 +24,7 @@ def limits_text(results: Results) -> str:
     def cost(server: str, target: str) -> float | None:
         """Core-µs per request at the peak, machine-wide: the load driver's share included."""
         found = peak(measurements, server, target)
-        return cores * 1e6 / found.throughput if found and found.throughput else None
+        return core_us(cores, found.throughput) if found and found.throughput else None
 
     noop, pixels, png = (
         cost("noop", "noop"),
@@ -45,7 +45,7 @@ def limits_text(results: Results) -> str:
         )
     cnn = best(results["ceilings"], "digits-cnn")
     if noop and pixels and cnn:
-        compute = cores * 1e6 / cnn.samples_per_s
+        compute = core_us(cores, cnn.samples_per_s)
         lines.append(
             f"- **Pixel JSON vs no-op**: 0.70× needs at most {noop / 0.7:,.0f} core-µs a request; "
             f"it costs {pixels:,.0f}: the no-op's {noop:,.0f}, the CNN's own {compute:,.0f} at its "

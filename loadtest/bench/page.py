@@ -9,7 +9,7 @@ from loadtest.bench.drivers import Measurement
 from loadtest.bench.goals import Check, checks
 from loadtest.bench.limits import limits_text
 from loadtest.bench.plot import PLOT_NAME, plot
-from loadtest.bench.results import Results, peak
+from loadtest.bench.results import Results, core_us, peak
 from loadtest.bench.tables import (
     ceiling_table,
     checks_table,
@@ -179,13 +179,13 @@ def cost_text(results: Results) -> str:
     if noop is None or digit is None:
         return "Not measured."
     cores = int(results["machine"]["nproc"])
-    noop_us, digit_us = (cores * 1e6 / m.throughput for m in (noop, digit))
+    noop_us, digit_us = (core_us(cores, m.throughput) for m in (noop, digit))
     compute = next(
         (c for c in results["ceilings"] if (c.model, c.batch_size) == ("digits-cnn", 16)), None
     )
     compute_text = (
-        f" The CNN itself costs at most {cores * 1e6 / compute.samples_per_s:.0f} core-µs a digit "
-        "in batches of 16 (the compute ceiling, run on every core);"
+        f" The CNN itself costs at most {core_us(cores, compute.samples_per_s):.0f} core-µs a "
+        "digit in batches of 16 (the compute ceiling, run on every core);"
         if compute
         else ""
     )

@@ -45,3 +45,9 @@ def at(measurements: list[Measurement], server: str, target: str, level: int) ->
         (m for m in measurements if (m.server, m.target, m.concurrency) == (server, target, level)),
         None,
     )
+
+
+def core_us(cores: int, per_second: float) -> float:
+    """Core-µs per request (or sample) at `per_second` on `cores` cores, machine-wide: the load
+    driver's share included when the driver shares the machine."""
+    return cores * 1e6 / per_second
