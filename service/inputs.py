@@ -71,8 +71,13 @@ async def read_digit_inputs(
     """Digits from any accepted body: JSON (pixels, base64 image, instances), image, multipart."""
     media = media_type(request)
     if is_json(media):
-        payload = parse_json(await request.body())
-        return await digits_from_json(payload, size, max_instances, decoder)
+        body = await request.body()
+        # JSON true and false parse to bools, which bytes() would take for 1 and 0. A body without
+        # them (base64 may spell "true": that only costs the fast path) may skip that check.
+        booleans_absent = b"true" not in body and b"false" not in body
+        return await digits_from_json(
+            parse_json(body), size, max_instances, decoder, booleans_absent=booleans_absent
+        )
     if media == "multipart/form-data":
         return await _single(await _form_file(request), decoder)
     if media.startswith("image/") or media == "application/octet-stream":
@@ -94,18 +99,30 @@ async def read_texts(request: Request, max_texts: int, max_chars: int) -> TextIn
 
 
 async def digits_from_json(
-    payload: object, size: tuple[int, int], max_instances: int, decoder: ImageDecoder
+    payload: object,
+    size: tuple[int, int],
+    max_instances: int,
+    decoder: ImageDecoder,
+    *,
+    booleans_absent: bool = False,
 ) -> DigitInputs:
-    """A parsed JSON body → digits; images are decoded by `decoder`, within its budget."""
+    """A parsed JSON body → digits; images are decoded by `decoder`, within its budget.
+
+    `booleans_absent`: the caller knows the payload holds no JSON true or false (see
+    `pixels_array`).
+    """
     if not isinstance(payload, dict):
         raise InvalidRequest(f"body must be a JSON object; {JSON_HINT}")
     if "instances" in payload:
         _only_keys(payload, {"instances"}, "body")
         instances = _instance_list(payload["instances"], max_instances)
-        items = [_instance(item, f"instances[{i}]", size) for i, item in enumerate(instances)]
+        items = [
+            _instance(item, f"instances[{i}]", size, booleans_absent)
+            for i, item in enumerate(instances)
+        ]
         batched = True
     else:
-        items = [_instance(payload, "body", size)]
+        items = [_instance(payload, "body", size, booleans_absent)]
         batched = False
     where = "instances[{}]: " if batched else ""
     blobs = {i: (where.format(i), item) for i, item in enumerate(items) if isinstance(item, bytes)}
@@ -136,8 +153,18 @@ def texts_from_json(payload: object, max_texts: int, max_chars: int) -> TextInpu
     return TextInputs([payload["text"]], batched=False)
 
 
-def pixels_array(value: object, where: str, size: tuple[int, int]) -> np.ndarray:
-    """A nested list of pixel values → (H, W) float32, or InvalidRequest naming what is wrong."""
+def pixels_array(
+    value: object, where: str, size: tuple[int, int], *, booleans_absent: bool = False
+) -> np.ndarray:
+    """A nested list of pixel values → (H, W) float32, or InvalidRequest naming what is wrong.
+
+    With `booleans_absent` (nothing in `value` is True or False), whole-number pixels take
+    `_byte_pixels`; anything else, and every error, takes numpy's general path.
+    """
+    if booleans_absent:
+        pixels = _byte_pixels(value, size)
+        if pixels is not None:
+            return pixels
     rows, cols = size
     try:
         array = np.asarray(value)
@@ -164,6 +191,26 @@ def pixels_array(value: object, where: str, size: tuple[int, int]) -> np.ndarray
     return array.astype(np.float32)
 
 
+def _byte_pixels(value: object, size: tuple[int, int]) -> np.ndarray | None:
+    """Rows of ints 0–255 → (H, W) float32 through bytes(), or None when they are not that.
+
+    bytes(row) checks in C that each value is an int from 0 to 255: with orjson's parse, a 28×28
+    body costs ~30 µs this way against ~90 through np.asarray on 784 Python ints. bytes() also
+    takes True for 1, hence the caller's promise, and an int n for n zero bytes, hence the row
+    type check.
+    """
+    rows, cols = size
+    if type(value) is not list or len(value) != rows:
+        return None
+    if not all(type(row) is list and len(row) == cols for row in value):
+        return None
+    try:
+        packed = b"".join(map(bytes, value))
+    except (TypeError, ValueError):  # floats, strings, None; values outside 0–255
+        return None
+    return np.frombuffer(packed, dtype=np.uint8).reshape(size).astype(np.float32)
+
+
 def image_bytes(value: object, where: str) -> bytes:
     """A base64 string (optionally a data: URL, URL-safe alphabet or unpadded) → bytes."""
     if not isinstance(value, str):
@@ -177,12 +224,14 @@ def image_bytes(value: object, where: str) -> bytes:
         raise InvalidImage(f"{where}.image is not valid base64: {exc}") from exc
 
 
-def _instance(item: object, where: str, size: tuple[int, int]) -> np.ndarray | bytes:
+def _instance(
+    item: object, where: str, size: tuple[int, int], booleans_absent: bool
+) -> np.ndarray | bytes:
     if not isinstance(item, dict) or len(item.keys() & {"pixels", "image"}) != 1:
         raise InvalidRequest(f"{where} must be an object with either 'pixels' or 'image'")
     if "pixels" in item:
         _only_keys(item, {"pixels"}, where)
-        return pixels_array(item["pixels"], where, size)
+        return pixels_array(item["pixels"], where, size, booleans_absent=booleans_absent)
     _only_keys(item, {"image"}, where)
     return image_bytes(item["image"], where)
 

@@ -70,10 +70,31 @@ def test_pixels_become_float32_pixel_values() -> None:
     ],
 )
 def test_bad_pixels_are_refused_with_the_bad_shape_or_value(pixels: object, fragment: str) -> None:
-    with pytest.raises(InvalidRequest) as caught:
-        pixels_array(pixels, "body", SIZE)
-    assert fragment in caught.value.message
-    assert caught.value.status_code == 422
+    # Booleans aside (the caller rules them out first), the byte path hands every bad input to
+    # the general one, which names the problem.
+    promises = (False,) if "True" in repr(pixels) else (False, True)
+    for booleans_absent in promises:
+        with pytest.raises(InvalidRequest) as caught:
+            pixels_array(pixels, "body", SIZE, booleans_absent=booleans_absent)
+        assert fragment in caught.value.message
+        assert caught.value.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "pixels",
+    [
+        np.random.default_rng(0).integers(0, 256, SIZE).tolist(),
+        [[0] * 28] * 27 + [[255] * 28],
+        (np.random.default_rng(1).random(SIZE) * 255).tolist(),  # floats: the general path
+        [[0] * 27 + [12.5]] + [[0] * 28] * 27,
+    ],
+)
+def test_the_byte_path_and_the_general_path_read_the_same_pixels(pixels: list[list[float]]) -> None:
+    fast = pixels_array(pixels, "body", SIZE, booleans_absent=True)
+    general = pixels_array(pixels, "body", SIZE)
+    assert fast.dtype == general.dtype == np.float32
+    np.testing.assert_array_equal(fast, general)
+    np.testing.assert_array_equal(fast, np.asarray(pixels, dtype=np.float32))
 
 
 @pytest.mark.parametrize(

@@ -90,3 +90,15 @@ def test_a_batch_answers_each_instance_in_order_like_single_requests(client: Tes
 def test_float_pixels_are_accepted(client: TestClient) -> None:
     response = client.post("/predict/digit", json={"pixels": (SEVEN / 1.0 * 0.5).tolist()})
     assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("value", ["true", "false"])
+def test_boolean_pixels_are_refused_over_http(client: TestClient, value: str) -> None:
+    rows = ",".join(["[" + ",".join([value] * 28) + "]"] * 28)
+    response = client.post(
+        "/predict/digit",
+        content=f'{{"pixels": [{rows}]}}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert "only numbers" in response.json()["error"]["message"]
