@@ -19,6 +19,7 @@ from service.auth import require_admin_token, require_api_key
 from service.decoding import ImageDecoder
 from service.draining import DrainGate, DrainMiddleware
 from service.errors import install_error_handlers
+from service.fast_routes import install_fast_routes
 from service.metrics import Metrics
 from service.middleware import BodyLimit, BodyLimitMiddleware, RequestContextMiddleware
 from service.oip import routes as oip
@@ -99,6 +100,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     install_openapi(app)
     _include_routers(app, settings)
+    install_fast_routes(app, settings)
     # check_dir=False: the directory ships with the package; a missing file is a packaging bug that
     # the demo-page test catches, and must not stop the API from serving.
     app.mount("/static", StaticFiles(directory=demo.STATIC_DIR, check_dir=False), name="static")

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 
 from service.admission import admitted_version
 from service.catalog import DIGITS
-from service.dependencies import DigitModelName, settings_of
+from service.dependencies import model_parameter, requested_model, settings_of
 from service.digits import classify, pixel_size
 from service.inputs import read_digit_inputs
 from service.openapi import error_responses
@@ -20,8 +20,9 @@ router = APIRouter(tags=["digits"])
     "/predict/digit",
     response_model=DigitPrediction | DigitBatchPrediction,
     responses=error_responses(400, 404, 408, 413, 415, 422, 429, 503),
+    openapi_extra={"parameters": [model_parameter(DIGITS)]},
 )
-async def predict_digit(request: Request, model: DigitModelName = None) -> OrjsonResponse:
+async def predict_digit(request: Request) -> OrjsonResponse:
     """Classify one or several handwritten digits (0–9).
 
     Send any of:
@@ -33,7 +34,7 @@ async def predict_digit(request: Request, model: DigitModelName = None) -> Orjso
     - JSON `{"instances": [...]}` with up to `SERVING_MAX_INSTANCES_PER_REQUEST` (64)
       pixels/image objects, answered as `{"predictions": [...]}` in the same order.
     """
-    async with admitted_version(request, DIGITS, model) as version:
+    async with admitted_version(request, DIGITS, requested_model(request)) as version:
         max_instances = settings_of(request).max_instances_per_request
         decoder = request.app.state.decoder
         inputs = await read_digit_inputs(request, pixel_size(version), max_instances, decoder)

@@ -7,6 +7,7 @@ from pathlib import Path
 from starlette.testclient import TestClient
 
 from loadtest.bench.noop_app import NOOP_PATH, create_noop_app
+from service.fast_routes import LabelledRoute
 from service.settings import Settings
 
 
@@ -18,3 +19,5 @@ def test_noop_reads_the_body_and_answers_through_the_service_stack(tmp_path: Pat
         assert response.json() == {"received": 14}
         assert "x-request-id" in response.headers  # the service's middleware ran
         assert client.get("/healthz").status_code == 200
+    assert isinstance(app.router.routes[0], LabelledRoute), "routed first, as /predict/digit is"
+    assert app.router.routes[0].path == NOOP_PATH
