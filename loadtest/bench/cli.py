@@ -31,6 +31,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds before each target")
     parser.add_argument("--ceiling-seconds", type=float, default=0.5, help="per model and batch")
     parser.add_argument("--overload-seconds", type=float, default=8.0)
+    parser.add_argument(
+        "--pair-rounds",
+        type=int,
+        default=3,
+        help="rounds of defaults and minimal, in turns; each point keeps its best",
+    )
     parser.add_argument("--overload-concurrency", type=int, default=0, help="0: 2× what fits")
     add_server_options(parser)
     parser.add_argument("--only", default=",".join(SECTIONS), help="sections to run")
@@ -48,6 +54,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=Path,
         default=server.ROOT / "docs" / "asgi-servers.json",
         help="`python -m loadtest.asgi_servers`' table, shown on the page when present",
+    )
+    parser.add_argument(
+        "--decoders-summary",
+        type=Path,
+        default=server.ROOT / "docs" / "decoders.json",
+        help="`python -m loadtest.decoders`' table, shown on the page when present",
     )
     parser.add_argument("--from-results", type=Path, help="re-render from a results.json")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")

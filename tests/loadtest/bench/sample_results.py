@@ -49,7 +49,7 @@ RESULTS: Results = {
     "settings": {"providers": "cpu", "workers": 2},
     "parameters": {
         "duration": 5.0, "warmup": 1.0, "ceiling_seconds": 0.5, "overload_seconds": 8.0,
-        "overload_concurrency": 1280,
+        "overload_concurrency": 1280, "pair_rounds": 3,
     },
     "load_average": {"before": [0.1, 0.1, 0.1], "after": [1.5, 0.5, 0.2]},
     "started_at": 1_700_000_000.0,
@@ -63,6 +63,11 @@ RESULTS: Results = {
         "load": "load average before 0.10 / 0.10 / 0.10, after 1.50 / 0.50 / 0.20",
         "table": "| server | workers | endpoint | req/s |\n| --- | ---: | --- | ---: |\n"
         "| granian | 2 | healthz | 9,999 |",
+    },
+    "decoders": {
+        "command": "python -m loadtest.decoders",
+        "measured_at": 1_700_000_000.0,
+        "table": "| format | Pillow decode µs |\n| --- | ---: |\n| png | 777 |",
     },
     "profile": {
         "digit-pixels": {

@@ -19,6 +19,8 @@ def test_the_page_has_the_tables_and_the_verdicts() -> None:
     assert "AMD EPYC" in text
     assert "| digits-cnn | 32 | 3,100.0 | 9.00 | 16.00 | digit-pixels | 3,600.0 | 18.00 |" in text
     assert "| granian | 2 | healthz | 9,999 |" in text
+    assert "| png | 777 |" in text
+    assert "best of 3 runs" in text
     assert "| **core-µs per request** | **200** | **400** |" in text
 
 
