@@ -22,3 +22,7 @@ def test_the_model_compute_and_the_no_op_latency_are_named_when_measured() -> No
     text = limits_text(results)
     assert "it costs 556: the no-op's 400, the CNN's own 100 at its best batch" in text
     assert "18.0 ms, where the no-op's own p99 was 10.0 ms" in text
+    # 32 connections at 3,600 req/s: 8.9 ms on average (Little's law), p99 2.0× that; 15 ms at
+    # that spread needs 32 / (15 ms / 2.025) = 4,320 req/s.
+    assert "wait 8.9 ms on average" in text
+    assert "15 ms needs 4,320 req/s, 1.2× this run's" in text
