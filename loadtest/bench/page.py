@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from typing import Any
 
 from loadtest.bench.drivers import Measurement
 from loadtest.bench.goals import Check, checks
@@ -155,17 +156,13 @@ def profile_text(results: Results) -> str:
 
 def servers_text(results: Results) -> str:
     """The uvicorn/granian comparison (`python -m loadtest.asgi_servers`), when it has been run."""
-    servers = results.get("servers")
-    if not servers:
-        return "Not measured: run `python -m loadtest.asgi_servers`, then `make bench`."
-    measured = datetime.datetime.fromtimestamp(servers["measured_at"], tz=datetime.UTC)
-    return (
+    return attached_text(
+        results.get("servers"),
+        "python -m loadtest.asgi_servers",
         "The same app and settings under uvicorn as `python -m service` runs it (our supervisor "
         "and drain), under granian's own CLI and workers, and under granian's embedded server in "
         "processes of ours (`loadtest/asgi_servers_embed.py`), taking turns in alternating order; "
-        "× uvicorn is the median of the per-round ratios. Measured "
-        f"{measured:%Y-%m-%d %H:%M UTC} with `{servers['command']}`, {servers['load']}.\n\n"
-        f"{servers['table']}\n\n"
+        "× uvicorn is the median of the per-round ratios.",
         "We stay on uvicorn. On this 2-core machine granian has not won the PNG upload, the path "
         "people use, in any run (0.64–0.96× of uvicorn), and it won pixel JSON only while other "
         "work loaded the machine (1.2–2.0×; 0.8–0.94× when quiet). Its own CLI also fails our "
@@ -173,27 +170,36 @@ def servers_text(results: Results) -> str:
         "draining, and leaves the metrics folder to someone else. Its embedded server inside our "
         "supervisor passed every drain, worker and slow-client test unchanged, but it is marked "
         "experimental; adopting it would mean replacing `DrainingServer` in service/server.py "
-        "with a runner of the same phases."
+        "with a runner of the same phases.",
     )
 
 
 def decoders_text(results: Results) -> str:
     """The Pillow/OpenCV comparison (`python -m loadtest.decoders`), when it has been run."""
-    decoders = results.get("decoders")
-    if not decoders:
-        return "Not measured: run `python -m loadtest.decoders`, then `make bench`."
-    measured = datetime.datetime.fromtimestamp(decoders["measured_at"], tz=datetime.UTC)
-    return (
+    return attached_text(
+        results.get("decoders"),
+        "python -m loadtest.decoders",
         "CPU per image in one process, best of several rounds taken in turns, on the bench's "
         f"{BODY_SAMPLES} drawings as PNG (what the bench uploads) and as JPEG; the whole upload "
         "is `contract.images.to_mnist`: Pillow's decode and the MNIST recipe, as the service runs "
-        f"them. Measured {measured:%Y-%m-%d %H:%M UTC} with `{decoders['command']}`.\n\n"
-        f"{decoders['table']}\n\n"
+        "them.",
         "We stay on Pillow. OpenCV decodes faster, to the same pixels, but the decode is under "
         "half of an upload and an upload about two fifths of a PNG request's core-µs (the "
         "profile above): the saving is a few per cent of the request, against a second native "
         "decoder of hostile input and 70 MB in the image, and Pillow's header checks, EXIF "
-        "orientation, transparency and 16-bit handling would stay in front of it."
+        "orientation, transparency and 16-bit handling would stay in front of it.",
+    )
+
+
+def attached_text(summary: dict[str, Any] | None, command: str, method: str, verdict: str) -> str:
+    """A comparison measured by its own `command`: how, when, its table and what we chose."""
+    if not summary:
+        return f"Not measured: run `{command}`, then `make bench`."
+    measured = datetime.datetime.fromtimestamp(summary["measured_at"], tz=datetime.UTC)
+    load = f", {summary['load']}" if summary.get("load") else ""
+    return (
+        f"{method} Measured {measured:%Y-%m-%d %H:%M UTC} with `{summary['command']}`{load}.\n\n"
+        f"{summary['table']}\n\n{verdict}"
     )
 
 

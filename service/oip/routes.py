@@ -17,9 +17,10 @@ from starlette.responses import Response
 from service.admission import admitted_version
 from service.catalog import endpoint_for
 from service.dependencies import MetricsDep, RegistryDep, settings_of
+from service.errors import ServiceError
 from service.lifecycle import ModelVersion
 from service.oip.codec import HEADER_LENGTH, decode_request, encode_outputs
-from service.oip.errors import InvalidTensor, OipRoute
+from service.oip.errors import InvalidTensor, OipRoute, protocol_error
 from service.oip.feeds import model_feeds
 from service.oip.models import ready_version, serving_model
 from service.oip.schemas import (
@@ -35,6 +36,7 @@ from service.oip.schemas import (
 )
 from service.oip.statistics import model_statistics
 from service.oip.views import model_config, model_metadata
+from service.registry import ModelRegistry
 from service.responses import OrjsonResponse
 from service.sentiment import THREAD_ABOVE_CHARS
 from service.tensor_rows import Tensors
@@ -135,14 +137,29 @@ async def statistics(
 
 @router.post("/{name}/infer")
 @router.post("/{name}/versions/{version}/infer")
-async def infer(
-    request: Request, registry: RegistryDep, name: ModelName, version: Version | None = None
-) -> Response:
+async def infer(request: Request, name: ModelName, version: Version | None = None) -> Response:
     """Run the model on named tensors: JSON `data`, or Triton's binary tensor extension.
 
     Send the model's own inputs (see `GET /v2/models/{name}`); sentiment models also take a BYTES
     input `text` with one raw review per element. Errors are `{"error": "<message>"}`.
     """
+    return await run_inference(request, name, version)
+
+
+async def infer_in_protocol_shape(request: Request) -> Response:
+    """`infer` for a plain Starlette route (`service/fast_routes.py`): path parameters read here,
+    errors answered in the protocol's shape as `OipRoute` does."""
+    try:
+        return await run_inference(
+            request, request.path_params["name"], request.path_params.get("version")
+        )
+    except ServiceError as exc:
+        return protocol_error(exc)
+
+
+async def run_inference(request: Request, name: str, version: str | None) -> Response:
+    """Resolve and admit `name` (at `version`), parse the tensors, run them, answer."""
+    registry: ModelRegistry = request.app.state.registry
     task = ready_version(registry, name, version).metadata.task
     async with admitted_version(request, endpoint_for(task), name) as model:
         parsed, feeds = await _parse(request, model)

@@ -46,12 +46,15 @@ def test_errors_keep_the_envelope(
 
 def test_openapi_still_documents_the_routes_and_their_model_parameter(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
-    for path in HANDLERS:
+    for path in ("/predict/digit", "/sentiment"):
         (parameter,) = paths[path]["post"]["parameters"]
         assert parameter["name"] == "model"
         assert parameter["in"] == "query"
         assert "default" in parameter["description"]
         assert paths[path]["post"]["requestBody"]["required"]
+    for path in ("/v2/models/{name}/infer", "/v2/models/{name}/versions/{version}/infer"):
+        documented = {p["name"] for p in paths[path]["post"]["parameters"] if p["in"] == "path"}
+        assert documented == {"name", "version"} & set(path.replace("}", "{").split("{"))
 
 
 def test_a_matched_fast_route_names_itself_for_the_metrics_label() -> None:
@@ -74,3 +77,28 @@ def test_with_api_keys_only_fastapi_routes_serve_so_the_key_is_checked(
         assert_error(keyed.post("/predict/digit", json={"pixels": BLANK}), 401, "unauthorized")
         served = keyed.post("/predict/digit", json={"pixels": BLANK}, headers={"X-API-Key": "k"})
         assert served.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "fragment"),
+    [
+        ("/v2/models/nope/infer", 404, "nope"),
+        ("/v2/models/digits-mlp/versions/9/infer", 404, "version"),
+        ("/v2/models/digits-mlp/infer", 400, "JSON"),
+    ],
+)
+def test_protocol_errors_keep_the_protocol_shape(
+    client: TestClient, path: str, status: int, fragment: str
+) -> None:
+    response = client.post(path, content=b"not json")
+    assert response.status_code == status
+    assert fragment in response.json()["error"], response.text
+
+
+def test_protocol_inference_runs_on_the_fast_route(client: TestClient) -> None:
+    body = {"inputs": [{"name": "image", "shape": [1, 28, 28, 1], "datatype": "FP32",
+                        "data": [0.0] * 784}]}  # fmt: skip
+    for path in ("/v2/models/digits-mlp/infer", "/v2/models/digits-mlp/versions/1/infer"):
+        response = client.post(path, json=body)
+        assert response.status_code == 200, response.text
+        assert response.json()["model_name"] == "digits-mlp"
