@@ -112,18 +112,6 @@ def best_runs(runs: list[Measurement]) -> list[Measurement]:
     return list(best.values())
 
 
-def _drive_paired(
-    spec: ServerSpec,
-    *,
-    targets: dict[str, Target],
-    driver: Driver,
-    args: argparse.Namespace,
-    port: int,
-    work: Path,
-) -> list[Measurement]:
-    return drive(spec, targets, driver, args, port, work / f"{spec.name}.log")
-
-
 def estimate_s(args: argparse.Namespace, specs: list[ServerSpec]) -> float:
     """Seconds the measurements take, not counting server start-up."""
     targets = sum(
@@ -195,24 +183,18 @@ def run(args: argparse.Namespace) -> Results:
         print(f"about {minutes:.1f} min of measuring; sections: {sections}", flush=True)
         ceilings = measure_ceilings(args, digits, reviews)
         oip_rows, measure_oip = perf_analyzer_rows(args, (digits, reviews), work)
+
+        def drive_spec(spec: ServerSpec) -> list[Measurement]:
+            while_up = measure_oip if spec.name == "service" else None
+            return drive(spec, targets, driver, args, port, work / f"{spec.name}.log", while_up)
+
         measurements: list[Measurement] = []
         paired = [spec for spec in specs if spec.name in PAIRED]
         for spec in specs:
-            if spec in paired:
-                if spec is paired[0]:
-                    one = partial(
-                        _drive_paired,
-                        targets=targets,
-                        driver=driver,
-                        args=args,
-                        port=port,
-                        work=work,
-                    )
-                    measurements += drive_in_turns(paired, args.pair_rounds, one)
-                continue
-            while_up = measure_oip if spec.name == "service" else None
-            log = work / f"{spec.name}.log"
-            measurements += drive(spec, targets, driver, args, port, log, while_up)
+            if spec not in paired:
+                measurements += drive_spec(spec)
+            elif spec is paired[0]:  # the pair runs in turns, where its first member stands
+                measurements += drive_in_turns(paired, args.pair_rounds, drive_spec)
     return {
         "machine": machine.facts(driver_name),
         "command": shlex.join(["python", "-m", "loadtest.bench", *sys.argv[1:]]),
