@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from loadtest.bench.ceiling import best
 from loadtest.bench.drivers import Measurement
-from loadtest.bench.goals import P99_CONCURRENCY, P99_GOAL_MS, PNG_VS_NOOP_BEFORE
+from loadtest.bench.goals import (
+    P99_CONCURRENCY,
+    P99_GOAL_MS,
+    PIXELS_VS_NOOP_GOAL,
+    PNG_VS_NOOP_BEFORE,
+)
 from loadtest.bench.results import Results, at, core_us, peak
 
 # The PNG upload's peak against pixel JSON's on 2026-11-23 (2,236 vs 6,801 req/s).
@@ -46,13 +51,15 @@ def limits_text(results: Results) -> str:
     cnn = best(results["ceilings"], "digits-cnn")
     if noop and pixels and cnn:
         compute = core_us(cores, cnn.samples_per_s)
+        allowed = noop / PIXELS_VS_NOOP_GOAL
         lines.append(
-            f"- **Pixel JSON vs no-op**: 0.70× needs at most {noop / 0.7:,.0f} core-µs a request; "
+            f"- **Pixel JSON vs no-op**: {PIXELS_VS_NOOP_GOAL:.2f}× needs at most {allowed:,.0f} "
+            "core-µs a request; "
             f"it costs {pixels:,.0f}: the no-op's {noop:,.0f}, the CNN's own {compute:,.0f} at its "
             f"best batch (the compute ceiling), and {pixels - noop - compute:,.0f} of the "
             "request's own work (2 KB of JSON into numpy and its checks, the batch queue, the "
             "answer), split by part in the profile above. Beside the CNN the goal leaves "
-            f"{max(noop / 0.7 - noop - compute, 0):,.0f} core-µs for all of that. What would reach "
+            f"{max(allowed - noop - compute, 0):,.0f} core-µs for all of that. What would reach "
             "it: parsing and batching outside Python, as Triton's C++ front end does. The HTTP "
             "stack, middleware and access log are on both sides of the ratio: making them cheaper "
             "lowers it."

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtest.bench.drivers import Measurement
-from loadtest.bench.goals import Check, checks
+from loadtest.bench.goals import PIXELS_VS_NOOP_GOAL, Check, checks
 from loadtest.bench.limits import limits_text
 from loadtest.bench.plot import PLOT_NAME, plot
 from loadtest.bench.results import Results, core_us, peak
@@ -225,7 +225,8 @@ def cost_text(results: Results) -> str:
         f"{digit_us:.0f} per digit ({cores} cores ÷ requests/s, the load driver's share "
         f"included): {digit_us - noop_us:.0f} more.{compute_text} the rest is Python on the "
         "request path: JSON into numpy and its checks, the batcher's queue and futures, the "
-        f"answer. 0.70× the no-op leaves {noop_us / 0.7 - noop_us:.0f} core-µs for all of it."
+        f"answer. {PIXELS_VS_NOOP_GOAL:.2f}× the no-op leaves "
+        f"{noop_us / PIXELS_VS_NOOP_GOAL - noop_us:.0f} core-µs for all of it."
     )
 
 
